@@ -1,0 +1,65 @@
+"""Issue schemas of the public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from louzhang.events import Reporter, StaffRef
+
+Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class IssueCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    building_id: ShortText
+    service_code: ShortText
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    reporter: Reporter | None = None
+    enterprise_id: ShortText | None = None
+    source: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "api"
+    media_urls: Annotated[list[AnyHttpUrl], Field(max_length=20)] = []
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    callback_url: AnyHttpUrl | None = None
+
+
+class TimelineEntry(BaseModel):
+    type: str
+    time: datetime
+    actor: str
+    note: str | None = None
+
+
+class IssueRead(BaseModel):
+    id: str
+    status: Status
+    building_id: str
+    service_code: str
+    title: str
+    description: str
+    reporter: Reporter | None = None
+    enterprise_id: str | None = None
+    source: str | None = None
+    media_urls: list[str] = []
+    external_id: str | None = None
+    callback_url: str | None = None
+    created_at: datetime
+    assignees: list[StaffRef] = []
+    escalation_level: int = 0
+    acknowledge_due: datetime | None = None
+    acknowledge_overdue: bool = False
+    resolve_due: datetime | None = None
+    overdue: bool = False
+    reopened: int = 0
+    possible_duplicate_of: str | None = None
+    timeline: list[TimelineEntry] = []
+
+
+class IssuePage(BaseModel):
+    items: list[IssueRead]
+    next_cursor: str | None

@@ -1,0 +1,164 @@
+"""Submitting issues, reading their public status view, and keeping it current from routing's events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from fastapi.exceptions import RequestValidationError
+from pymongo import DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from intake.issues.models import IssueCreate
+from louzhang.auth import Principal
+from louzhang.directory import DirectoryIndex
+from louzhang.events import (
+    Event,
+    IssueSubmitted,
+    Submitter,
+    WorkOrderChanged,
+    new_event,
+)
+from louzhang.paging import decode_cursor, page
+from louzhang.store import Store, utcnow
+
+Doc = dict[str, Any]
+
+
+def _now_ms() -> datetime:
+    """MongoDB keeps milliseconds: cut there so that the stored and published times agree."""
+    now = utcnow()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def check_against_directory(body: IssueCreate, index: DirectoryIndex) -> None:
+    """422 naming every field that points at something the directory does not hold."""
+    errors = []
+    if body.building_id not in index.buildings:
+        errors.append(
+            {
+                "loc": ["body", "building_id"],
+                "msg": f"unknown building {body.building_id!r}",
+                "type": "unknown_building",
+            }
+        )
+    if body.service_code not in index.services:
+        errors.append(
+            {
+                "loc": ["body", "service_code"],
+                "msg": f"unknown service {body.service_code!r}",
+                "type": "unknown_service",
+            }
+        )
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
+    """The issues a token may read (contract, Auth)."""
+    if who.is_admin:
+        return {}
+    mine = {"submitted_by.kind": who.kind, "submitted_by.subject": who.subject}
+    if who.kind == "system" or index is None:
+        return mine
+    return {"$or": [mine, {"building_id": {"$in": sorted(index.scope(who.subject))}}]}
+
+
+class Issues:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.issues = store.col("issues")
+
+    async def ensure_indexes(self) -> None:
+        await self.issues.create_index([("submitted_by.subject", 1), ("_id", DESCENDING)])
+        await self.issues.create_index([("building_id", 1), ("_id", DESCENDING)])
+        await self.issues.create_index([("status", 1), ("_id", DESCENDING)])
+
+    async def submit(self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int) -> tuple[Doc, Event]:
+        check_against_directory(body, index)
+        issue_id = str(ObjectId())
+        created = _now_ms()
+        fields = body.model_dump(mode="json")
+        submitted = IssueSubmitted(
+            id=issue_id,
+            **fields,
+            created_at=created,
+            submitted_by=Submitter(kind=who.kind, subject=who.subject),
+            directory_version=version,
+        )
+        event = new_event("issue.submitted", source="intake", subject=issue_id, data=submitted)
+        doc: Doc = {
+            "_id": ObjectId(issue_id),
+            **fields,
+            "status": "received",
+            "created_at": created,
+            "submitted_by": {"kind": who.kind, "subject": who.subject},
+            "assignees": [],
+            "escalation_level": 0,
+            "reopened": 0,
+            "seq": 0,
+            "timeline": [
+                {"type": "submitted", "time": created, "actor": who.subject, "note": None, "event_id": event.id}
+            ],
+        }
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.issues.insert_one(doc, session=session)
+            await self.store.add_to_outbox([event], session)
+
+        await self.store.transaction(work)
+        return doc, event
+
+    async def get(self, issue_id: str, who: Principal, index: DirectoryIndex | None) -> Doc | None:
+        try:
+            oid = ObjectId(issue_id)
+        except InvalidId:
+            return None
+        return await self.issues.find_one({"_id": oid, **visible_filter(who, index)})
+
+    async def list(
+        self, who: Principal, index: DirectoryIndex | None, filters: Doc, limit: int, cursor: str | None
+    ) -> tuple[list[Doc], str | None]:
+        query: Doc = {"$and": [visible_filter(who, index), filters]}
+        if cursor:
+            query["$and"].append({"_id": {"$lt": decode_cursor(cursor)}})
+        return page(await self.issues.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list(), limit)
+
+    async def apply_work_order(self, event: Event, change: WorkOrderChanged) -> None:
+        """Reflect one of routing's steps. Idempotent and order-tolerant: the timeline
+        entry is added once per event id, and the snapshot only moves forward in `seq`."""
+        oid = ObjectId(change.issue_id)
+        entry = {
+            "type": event.name.removeprefix("issue."),
+            "time": change.time,
+            "actor": change.actor,
+            "note": change.note,
+            "event_id": event.id,
+        }
+        await self.issues.update_one(
+            {"_id": oid, "timeline.event_id": {"$ne": event.id}}, {"$push": {"timeline": entry}}
+        )
+        snapshot = change.model_dump(
+            include={
+                "status",
+                "building_id",
+                "service_code",
+                "escalation_level",
+                "acknowledge_due",
+                "acknowledge_overdue",
+                "resolve_due",
+                "overdue",
+                "seq",
+            }
+        )
+        snapshot["assignees"] = [a.model_dump() for a in change.assignees]
+        await self.issues.update_one({"_id": oid, "seq": {"$lt": change.seq}}, {"$set": snapshot})
+
+
+def to_read(doc: Doc) -> Doc:
+    out = {k: v for k, v in doc.items() if k not in ("_id", "submitted_by", "seq")}
+    out["id"] = str(doc["_id"])
+    out["timeline"] = sorted(doc.get("timeline", []), key=lambda e: e["time"])
+    return out

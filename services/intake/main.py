@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from intake.bootstrap import Intake
+from intake.settings import IntakeSettings
+from louzhang.app import create_app as create_service_app
+
+
+def create_app() -> FastAPI:
+    from intake.issues.router import router as issues_router
+
+    return create_service_app(
+        Intake(IntakeSettings()),
+        title="Louzhang intake",
+        description="The front door: issues from other systems, their public status, feedback.",
+        routers=[issues_router],
+    )

@@ -1,0 +1,139 @@
+"""The FastAPI application every service is built on: health, readiness, metrics, errors, limits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from louzhang import asyncapi
+from louzhang.outage import is_outage
+from louzhang.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+REQUESTS = Histogram(
+    "louzhang_http_request_seconds", "HTTP requests by route and status", ["method", "route", "status"]
+)
+
+
+class BodyLimit:
+    """413 for a request body over the limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
+    await response(scope, receive, send)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    routers: list[APIRouter],
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.tokens = runtime.tokens
+    app.add_middleware(BodyLimit)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        REQUESTS.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(Exception)
+    async def outage(request: Request, exc: Exception) -> Response:
+        if is_outage(exc):
+            log.warning("%s %s: dependency down: %s", request.method, request.url.path, exc)
+            return JSONResponse(
+                {"detail": "a dependency (database or broker) is unavailable; try again shortly"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    ops = APIRouter(tags=["operations"])
+
+    @ops.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @ops.get("/readyz", summary="Broker, database and directory are all there")
+    async def readyz() -> JSONResponse:
+        checks = await runtime.ready()
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+            headers={} if ok else {"Retry-After": "5"},
+        )
+
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @ops.get("/asyncapi.json", summary="The events this service publishes and consumes")
+    async def asyncapi_document() -> dict[str, Any]:
+        return asyncapi.document(runtime.name)
+
+    app.include_router(ops)
+    for router in routers:
+        app.include_router(router)
+    return app

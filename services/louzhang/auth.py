@@ -1,0 +1,107 @@
+"""Bearer tokens: the admin token, and signed (JWT) staff and system tokens.
+
+Every service verifies tokens on its own, without a network call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+Kind = Literal["admin", "staff", "system"]
+ALGORITHM = "HS256"
+ISSUER = "louzhang"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Kind
+    subject: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+
+class InvalidToken(Exception):
+    pass
+
+
+class Tokens:
+    def __init__(self, admin_token: str, jwt_secret: str) -> None:
+        self._admin = admin_token.encode()
+        self._secret = jwt_secret
+
+    def issue(self, kind: Literal["staff", "system"], subject: str, ttl: timedelta | None = None) -> str:
+        now = datetime.now(UTC)
+        claims: dict[str, object] = {"sub": subject, "kind": kind, "jti": uuid.uuid4().hex, "iat": now, "iss": ISSUER}
+        if kind == "staff":
+            claims["exp"] = now + (ttl or timedelta(days=7))
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> Principal:
+        if hmac.compare_digest(token.encode(), self._admin):
+            return Principal("admin", "admin")
+        try:
+            claims = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["sub", "jti", "iss"]}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("invalid token") from exc
+        kind = claims.get("kind")
+        if kind not in ("staff", "system") or (kind == "staff" and "exp" not in claims):
+            raise InvalidToken("invalid token")
+        return Principal(kind, str(claims["sub"]))
+
+    def signing_secret(self, client: str) -> str:
+        """The secret that signs a system client's callbacks, derived so that any service can compute it."""
+        return hmac.new(self._secret.encode(), f"callback:{client}".encode(), hashlib.sha256).hexdigest()
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+_bearer = HTTPBearer(auto_error=False, description="Admin token, or a staff or system token from POST /v1/tokens")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token")
+    tokens: Tokens = request.app.state.tokens
+    try:
+        return tokens.verify(credentials.credentials)
+    except InvalidToken as exc:
+        raise _unauthorized(str(exc)) from exc
+
+
+def require(*kinds: Kind):  # type: ignore[no-untyped-def]
+    """A dependency that lets only the given kinds of token through (403 for the others)."""
+
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if who.kind not in kinds:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{who.kind} tokens may not do this")
+        return who
+
+    return check
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Admin = Annotated[Principal, Depends(require("admin"))]

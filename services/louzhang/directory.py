@@ -1,0 +1,169 @@
+"""The directory document (grid, buildings, staff, roles, services) as data.
+
+Routing owns and validates it; the other services receive it in
+`directory.updated` and read it through the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+REDACTED = "***"
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Role(_Doc):
+    code: Id
+    name: Text
+
+
+class WebhookChannel(_Doc):
+    type: Literal["webhook"]
+    url: HttpUrl
+    secret: str = Field(min_length=1, max_length=256)
+
+
+class WecomChannel(_Doc):
+    type: Literal["wecom"]
+    key: str = Field(min_length=1, max_length=256)
+
+
+class DingtalkChannel(_Doc):
+    type: Literal["dingtalk"]
+    access_token: str = Field(min_length=1, max_length=256)
+    secret: str = Field(min_length=1, max_length=256)
+
+
+class EmailChannel(_Doc):
+    type: Literal["email"]
+
+
+Channel = Annotated[WebhookChannel | WecomChannel | DingtalkChannel | EmailChannel, Field(discriminator="type")]
+
+
+class Staff(_Doc):
+    id: Id
+    name: Text
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    channels: list[Channel] = []
+
+
+class GridNode(_Doc):
+    id: Id
+    name: Text
+    heads: list[Id] = []
+    children: list[GridNode] = []
+
+
+class Building(_Doc):
+    id: Id
+    name: Text
+    grid_node: Id
+    heads: list[Id]
+    team: dict[str, Id] = {}
+    address: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class Sla(_Doc):
+    acknowledge: timedelta
+    resolve: timedelta
+    calendar: Literal["natural", "working"] = "natural"
+
+
+class Service(_Doc):
+    code: Id
+    name: Text
+    group: str | None = Field(default=None, max_length=100)
+    role: Id
+    department: str | None = Field(default=None, max_length=200)
+    urgent: bool = False
+    sla: Sla
+
+
+class Directory(_Doc):
+    roles: list[Role] = []
+    staff: list[Staff] = []
+    grid: GridNode
+    buildings: list[Building] = []
+    services: list[Service] = []
+
+    def nodes(self) -> Iterator[tuple[GridNode, list[GridNode]]]:
+        """Every grid node with its ancestors (root first), depth first."""
+        stack: list[tuple[GridNode, list[GridNode]]] = [(self.grid, [])]
+        while stack:
+            node, ancestors = stack.pop()
+            yield node, ancestors
+            stack.extend((child, [*ancestors, node]) for child in reversed(node.children))
+
+    def redacted(self) -> Directory:
+        """The document with every channel secret replaced by `***`."""
+        doc = self.model_copy(deep=True)
+        for member in doc.staff:
+            for channel in member.channels:
+                for field in ("secret", "key", "access_token"):
+                    if hasattr(channel, field):
+                        setattr(channel, field, REDACTED)
+        return doc
+
+    def without_channels(self) -> Directory:
+        """The document as every service but notify may hold it: no contact channels."""
+        doc = self.model_copy(deep=True)
+        for member in doc.staff:
+            member.channels = []
+        return doc
+
+
+class DirectoryIndex:
+    """Look-ups over one directory version, built once per version."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.staff = {s.id: s for s in directory.staff}
+        self.buildings = {b.id: b for b in directory.buildings}
+        self.services = {s.code: s for s in directory.services}
+        self.nodes: dict[str, GridNode] = {}
+        self.ancestors: dict[str, list[GridNode]] = {}
+        for node, ancestors in directory.nodes():
+            self.nodes[node.id] = node
+            self.ancestors[node.id] = ancestors
+
+    def staff_name(self, staff_id: str) -> str:
+        member = self.staff.get(staff_id)
+        return member.name if member else staff_id
+
+    def subtree(self, node_id: str) -> set[str]:
+        """Ids of the node and every node below it."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return set()
+        ids, stack = set(), [node]
+        while stack:
+            current = stack.pop()
+            ids.add(current.id)
+            stack.extend(current.children)
+        return ids
+
+    def buildings_under(self, node_id: str) -> set[str]:
+        nodes = self.subtree(node_id)
+        return {b.id for b in self.directory.buildings if b.grid_node in nodes}
+
+    def scope(self, staff_id: str) -> set[str]:
+        """Buildings a staff member may see: where they are a head or on the team, and
+        every building under a grid node they head."""
+        buildings = {b.id for b in self.directory.buildings if staff_id in b.heads or staff_id in b.team.values()}
+        for node_id, node in self.nodes.items():
+            if staff_id in node.heads:
+                buildings |= self.buildings_under(node_id)
+        return buildings

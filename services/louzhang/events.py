@@ -1,0 +1,174 @@
+"""CloudEvents envelope and every event schema, used by producers and consumers alike.
+
+An event's routing key is its name (`issue.submitted`); its CloudEvents `type`
+carries the schema version (`louzhang.issue.submitted.v1`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from louzhang.directory import Directory, Staff
+
+SPEC_VERSION = "1.0"
+
+
+class Event(BaseModel):
+    """A CloudEvents 1.0 JSON envelope."""
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = SPEC_VERSION
+    id: str = Field(min_length=1, max_length=64)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: datetime
+    subject: str
+    datacontenttype: str = "application/json"
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The routing key: `louzhang.issue.submitted.v1` -> `issue.submitted`."""
+        return self.type.removeprefix("louzhang.").rsplit(".", 1)[0]
+
+
+# ---- event data -------------------------------------------------------------
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class StaffRef(BaseModel):
+    id: str
+    name: str
+
+
+class Reporter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+    enterprise: str | None = Field(default=None, max_length=200)
+
+
+class Submitter(BaseModel):
+    kind: Literal["admin", "staff", "system"]
+    subject: str
+
+
+class IssueSubmitted(_Data):
+    id: str
+    building_id: str
+    service_code: str
+    title: str
+    description: str
+    reporter: Reporter | None = None
+    enterprise_id: str | None = None
+    source: str | None = None
+    media_urls: list[str] = []
+    external_id: str | None = None
+    callback_url: str | None = None
+    created_at: datetime
+    submitted_by: Submitter
+    # The directory version the submission was checked against.
+    directory_version: int | None = None
+
+
+class WorkOrderChanged(_Data):
+    """A snapshot of a work order after one step, shared by every `issue.*` event routing emits.
+
+    `seq` grows with every step of one work order, so that a reader can keep the
+    latest snapshot whatever order the events arrive in. `recipients` are the staff
+    to notify about this step (by id only).
+    """
+
+    issue_id: str
+    seq: int = Field(ge=1)
+    status: Literal["assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
+    title: str
+    building_id: str
+    service_code: str
+    grid_node: str
+    assignees: list[StaffRef]
+    escalation_level: int = 0
+    acknowledge_due: datetime | None = None
+    acknowledge_overdue: bool = False
+    resolve_due: datetime | None = None
+    overdue: bool = False
+    recipients: list[str] = []
+    actor: str = "system"
+    note: str | None = None
+    time: datetime
+
+
+class DirectoryUpdated(_Data):
+    """The directory without contact channels, for every service."""
+
+    version: int = Field(ge=1)
+    directory: Directory
+
+
+class DirectoryContactsUpdated(_Data):
+    """Staff with their channels and secrets: for notify alone."""
+
+    version: int = Field(ge=1)
+    staff: list[Staff]
+
+
+WORK_ORDER_EVENTS = (
+    "issue.assigned",
+    "issue.escalated",
+    "issue.acknowledged",
+    "issue.progressed",
+    "issue.resolved",
+    "issue.transferred",
+    "issue.rejected",
+    "issue.overdue",
+    "issue.closed",
+    "issue.reopened",
+)
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "issue.submitted": IssueSubmitted,
+    **{name: WorkOrderChanged for name in WORK_ORDER_EVENTS},
+    "directory.updated": DirectoryUpdated,
+    "directory.contacts.updated": DirectoryContactsUpdated,
+}
+
+
+def type_of(name: str, version: int = 1) -> str:
+    return f"louzhang.{name}.v{version}"
+
+
+def new_event(name: str, *, source: str, subject: str, data: BaseModel) -> Event:
+    """Build the envelope of a new event, checking that its data fits its schema."""
+    schema = SCHEMAS[name]
+    if not isinstance(data, schema):
+        raise TypeError(f"{name} carries {schema.__name__}, not {type(data).__name__}")
+    return Event(
+        id=str(uuid.uuid4()),
+        source=source,
+        type=type_of(name),
+        time=datetime.now(UTC),
+        subject=subject,
+        data=data.model_dump(mode="json"),
+    )
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def parse_data(event: Event) -> BaseModel:
+    """The event's data as its schema's model; raises on an unknown type or a bad payload."""
+    schema = SCHEMAS.get(event.name)
+    if schema is None or event.type != type_of(event.name):
+        raise UnknownEvent(f"unknown event type {event.type!r}")
+    return schema.model_validate(event.data)

@@ -1,0 +1,103 @@
+"""What every service runs on: the database, the bus, the outbox relay, tokens.
+
+A service subclasses `Runtime` once (its composition root) and hands it to
+`louzhang.app.create_app`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from louzhang import topology
+from louzhang.auth import Tokens
+from louzhang.bus import Bus, Handler
+from louzhang.events import Event
+from louzhang.outage import is_outage
+from louzhang.settings import ServiceSettings
+from louzhang.store import OutboxRelay, Store
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    name: str = "service"
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        admin_token, jwt_secret = settings.require_secrets()
+        self.settings = settings
+        self.tokens = Tokens(admin_token, jwt_secret)
+        self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
+        self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)
+        self.relay = OutboxRelay(self.store, self.bus)
+        self.started = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ---- hooks for the service -------------------------------------------
+
+    async def setup(self) -> None:
+        """Create the service's indexes and load what it keeps in memory."""
+
+    def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
+        return ()
+
+    async def on_started(self) -> None:
+        """Runs once the database, the bus and the consumers are up."""
+
+    def holds_directory(self) -> bool:
+        return True
+
+    # ---- life cycle ------------------------------------------------------
+
+    def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._start(), name=f"{self.name}-start"))
+
+    async def _start(self) -> None:
+        pause = 0.5
+        while True:
+            try:
+                if not await self.store.ping():
+                    raise ConnectionError(f"MongoDB does not answer at {self.settings.mongo_url}")
+                await self.store.ensure_indexes()
+                await self.setup()
+                if not self.bus.connected:
+                    await self.bus.connect()
+                break
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("%s waiting for its dependencies: %s", self.name, exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+        for queue, handler in self.consumers():
+            await self.bus.consume(queue, handler)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
+        await self.on_started()
+        self.started.set()
+        log.info("%s started", self.name)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bus.close()
+        await self.store.close()
+
+    async def ready(self) -> dict[str, bool]:
+        return {
+            "started": self.started.is_set(),
+            "database": await self.store.ping(),
+            "broker": self.bus.connected,
+            "directory": self.holds_directory(),
+        }
+
+    def spawn(self, loop: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a background loop for the life of the service."""
+        self._tasks.append(asyncio.create_task(loop, name=name))
+
+    async def published(self, events: Sequence[Event]) -> None:
+        """Tell the relay that committed events wait in the outbox."""
+        if events:
+            self.relay.wake()

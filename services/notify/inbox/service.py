@@ -1,0 +1,87 @@
+"""The in-app inbox: one item per (event, recipient), written once however often the event arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import BulkWriteError
+
+from louzhang.events import Event, WorkOrderChanged
+from louzhang.store import Store, utcnow
+from notify.messages import Message
+
+Doc = dict[str, Any]
+DUPLICATE_KEY = 11000
+
+
+class Inbox:
+    def __init__(self, store: Store) -> None:
+        self.items = store.col("inbox")
+
+    async def ensure_indexes(self) -> None:
+        await self.items.create_index([("event_id", 1), ("staff_id", 1)], unique=True)
+        await self.items.create_index([("staff_id", 1), ("read", 1), ("_id", DESCENDING)])
+
+    async def deliver(self, event: Event, change: WorkOrderChanged, message: Message) -> int:
+        """Add the items for the event's recipients; returns how many were new."""
+        now = utcnow()
+        docs = [
+            {
+                "_id": ObjectId(),
+                "event_id": event.id,
+                "staff_id": staff_id,
+                "issue_id": change.issue_id,
+                "event": event.name,
+                "level": change.escalation_level,
+                "title": message.title,
+                "body": message.body,
+                "created_at": now,
+                "read": False,
+            }
+            for staff_id in dict.fromkeys(change.recipients)
+        ]
+        if not docs:
+            return 0
+        try:
+            result = await self.items.insert_many(docs, ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(docs) - len(errors)
+
+    async def list(self, staff_id: str, unread: bool, limit: int, before: ObjectId | None) -> list[Doc]:
+        query: Doc = {"staff_id": staff_id}
+        if unread:
+            query["read"] = False
+        if before is not None:
+            query["_id"] = {"$lt": before}
+        return await self.items.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
+
+    async def mark_read(self, item_id: str, staff_id: str | None) -> Doc | None:
+        try:
+            query: Doc = {"_id": ObjectId(item_id)}
+        except InvalidId:
+            return None
+        if staff_id is not None:
+            query["staff_id"] = staff_id
+        return await self.items.find_one_and_update(
+            query, {"$set": {"read": True, "read_at": utcnow()}}, return_document=ReturnDocument.AFTER
+        )
+
+
+def to_item(doc: Doc) -> Doc:
+    return {
+        "id": str(doc["_id"]),
+        "issue_id": doc["issue_id"],
+        "event": doc["event"],
+        "level": doc["level"],
+        "title": doc["title"],
+        "body": doc["body"],
+        "created_at": doc["created_at"],
+        "read": doc["read"],
+    }

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from louzhang.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    pass

@@ -1,0 +1,51 @@
+"""Reporting's composition root."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import Request
+
+from louzhang import topology
+from louzhang.bus import Handler
+from louzhang.events import DirectoryUpdated, Event, IssueSubmitted, WorkOrderChanged
+from louzhang.replica import DirectoryReplica
+from louzhang.runtime import Runtime
+from reporting.readmodel import ReadModel
+from reporting.settings import ReportingSettings
+
+
+class Reporting(Runtime):
+    name = "reporting"
+    settings: ReportingSettings
+
+    def __init__(self, settings: ReportingSettings) -> None:
+        super().__init__(settings)
+        self.directory = DirectoryReplica(self.store)
+        self.readmodel = ReadModel(self.store)
+
+    async def setup(self) -> None:
+        await self.readmodel.ensure_indexes()
+        await self.directory.refresh()
+
+    def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
+        return [
+            (topology.queue("reporting", "directory"), self.on_directory),
+            (topology.queue("reporting", "issues"), self.on_issue),
+        ]
+
+    async def on_directory(self, event: Event, data: DirectoryUpdated) -> None:
+        await self.directory.apply(event, data)
+
+    async def on_issue(self, event: Event, data: IssueSubmitted | WorkOrderChanged) -> None:
+        await self.readmodel.apply(event, data)
+
+    async def on_started(self) -> None:
+        self.spawn(self.directory.follow(), "reporting-directory")
+
+    def holds_directory(self) -> bool:
+        return self.directory.held
+
+
+def runtime(request: Request) -> Reporting:
+    return request.app.state.runtime  # type: ignore[no-any-return]

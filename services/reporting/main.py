@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from louzhang.app import create_app as create_service_app
+from reporting.bootstrap import Reporting
+from reporting.settings import ReportingSettings
+
+
+def create_app() -> FastAPI:
+    from reporting.router import router as reports_router
+
+    return create_service_app(
+        Reporting(ReportingSettings()),
+        title="Louzhang reporting",
+        description="KPIs, breakdowns, exports and the dashboard, from events.",
+        routers=[reports_router],
+    )

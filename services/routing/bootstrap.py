@@ -1,0 +1,50 @@
+"""Routing's composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from fastapi import Request
+
+from louzhang import topology
+from louzhang.bus import Handler
+from louzhang.events import Event, IssueSubmitted
+from louzhang.runtime import Runtime
+from routing.directory.service import DirectoryVersions, demo_directory
+from routing.settings import RoutingSettings
+from routing.workorders.service import WorkOrders
+
+log = logging.getLogger(__name__)
+
+
+class Routing(Runtime):
+    name = "routing"
+    settings: RoutingSettings
+
+    def __init__(self, settings: RoutingSettings) -> None:
+        super().__init__(settings)
+        self.directory = DirectoryVersions(self.store)
+        self.workorders = WorkOrders(self.store, self.directory)
+
+    async def setup(self) -> None:
+        await self.workorders.ensure_indexes()
+
+    def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
+        return [(topology.queue("routing", "issues"), self.on_issue_submitted)]
+
+    async def on_issue_submitted(self, event: Event, data: IssueSubmitted) -> None:
+        await self.workorders.dispatch_submitted(event, data)
+        self.relay.wake()
+
+    async def on_started(self) -> None:
+        if await self.directory.latest_version() is None and self.settings.demo:
+            version, events = await self.directory.put(demo_directory())
+            log.info("loaded the demo Putuo directory as version %d", version)
+        else:
+            events = await self.directory.announce()
+        await self.published(events)
+
+
+def runtime(request: Request) -> Routing:
+    return request.app.state.runtime  # type: ignore[no-any-return]

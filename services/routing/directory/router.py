@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from louzhang.auth import Admin
+from louzhang.directory import Directory
+from routing.bootstrap import Routing, runtime
+from routing.directory.service import counts, parse_document
+from routing.directory.validation import problems
+
+router = APIRouter(prefix="/v1/directory", tags=["directory"])
+
+JSON_TYPES = ("application/json",)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+class DirectoryPut(BaseModel):
+    version: int
+    counts: dict[str, int]
+
+
+@router.put(
+    "",
+    summary="Replace the whole directory",
+    response_model=DirectoryPut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": Directory.model_json_schema()},
+                "application/yaml": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def put_directory(
+    request: Request,
+    _: Admin,
+    routing: Annotated[Routing, Depends(runtime)],
+    content_type: Annotated[str, Header()] = "application/json",
+) -> DirectoryPut:
+    media = content_type.split(";")[0].strip().lower()
+    if media not in JSON_TYPES + YAML_TYPES:
+        raise HTTPException(415, f"send the directory as application/json or application/yaml, not {media}")
+    try:
+        raw = parse_document(await request.body(), media)
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ["body"], "msg": str(exc), "type": "value_error"}]) from exc
+    try:
+        doc = Directory.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise RequestValidationError(errors) from exc
+    found = problems(doc)
+    if found:
+        raise RequestValidationError(found)
+    version, events = await routing.directory.put(doc)
+    await routing.published(events)
+    return DirectoryPut(version=version, counts=counts(doc))
+
+
+@router.get("", summary="The current directory, channel secrets redacted")
+async def get_directory(_: Admin, routing: Annotated[Routing, Depends(runtime)]) -> dict[str, Any]:
+    current = await routing.directory.current()
+    if current is None:
+        raise HTTPException(404, "no directory has been loaded yet")
+    version, index = current
+    return {"version": version, **index.directory.redacted().model_dump(mode="json")}

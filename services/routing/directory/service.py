@@ -1,0 +1,124 @@
+"""Directory versions: store a new version with its events, read the current one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pymongo import DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from louzhang.directory import Directory, DirectoryIndex
+from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
+from louzhang.store import Store, utcnow
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "putuo.yaml"
+
+
+def counts(doc: Directory) -> dict[str, int]:
+    return {
+        "staff": len(doc.staff),
+        "grid_nodes": sum(1 for _ in doc.nodes()),
+        "buildings": len(doc.buildings),
+        "services": len(doc.services),
+    }
+
+
+def directory_events(version: int, doc: Directory) -> list[Event]:
+    subject = str(version)
+    return [
+        new_event(
+            "directory.updated",
+            source="routing",
+            subject=subject,
+            data=DirectoryUpdated(version=version, directory=doc.without_channels()),
+        ),
+        new_event(
+            "directory.contacts.updated",
+            source="routing",
+            subject=subject,
+            data=DirectoryContactsUpdated(version=version, staff=doc.staff),
+        ),
+    ]
+
+
+class DirectoryVersions:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.versions = store.col("directory_versions")
+        self.counters = store.col("counters")
+        self._cached: tuple[int, DirectoryIndex] | None = None
+
+    async def put(self, doc: Directory) -> tuple[int, list[Event]]:
+        """Store `doc` as the next version and queue its events, in one transaction."""
+
+        async def work(session: AsyncClientSession) -> tuple[int, list[Event]]:
+            counter = await self.counters.find_one_and_update(
+                {"_id": "directory"}, {"$inc": {"seq": 1}}, upsert=True, return_document=True, session=session
+            )
+            assert counter is not None
+            version = int(counter["seq"])
+            await self.versions.insert_one(
+                {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow()}, session=session
+            )
+            events = directory_events(version, doc)
+            await self.store.add_to_outbox(events, session)
+            return version, events
+
+        return await self.store.transaction(work)
+
+    async def latest_version(self) -> int | None:
+        doc = await self.versions.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
+        return None if doc is None else int(doc["_id"])
+
+    async def load(self, version: int) -> DirectoryIndex | None:
+        if self._cached and self._cached[0] == version:
+            return self._cached[1]
+        doc = await self.versions.find_one({"_id": version})
+        if doc is None:
+            return None
+        index = DirectoryIndex(Directory.model_validate(doc["document"]))
+        self._cached = (version, index)
+        return index
+
+    async def current(self) -> tuple[int, DirectoryIndex] | None:
+        version = await self.latest_version()
+        if version is None:
+            return None
+        index = await self.load(version)
+        return None if index is None else (version, index)
+
+    async def announce(self) -> list[Event]:
+        """Queue the current version's events again (at start), for services that missed them."""
+        current = await self.current()
+        if current is None:
+            return []
+        version, index = current
+        events = directory_events(version, index.directory)
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.store.add_to_outbox(events, session)
+
+        await self.store.transaction(work)
+        return events
+
+
+def parse_document(raw: bytes, content_type: str) -> Any:
+    """The body as data; raises ValueError naming the problem."""
+    media = content_type.split(";")[0].strip().lower()
+    if media in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
+        try:
+            return yaml.safe_load(raw.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"invalid YAML: {exc}") from exc
+
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"invalid JSON: {exc}") from exc
+
+
+def demo_directory() -> Directory:
+    return Directory.model_validate(yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8")))

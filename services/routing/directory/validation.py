@@ -1,0 +1,84 @@
+"""The rules a directory document must satisfy beyond its shape, as pure functions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from louzhang.directory import Directory
+
+Problem = dict[str, Any]
+
+
+def _problem(loc: list[str | int], msg: str, kind: str) -> Problem:
+    return {"loc": ["body", *loc], "msg": msg, "type": kind}
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+
+def problems(doc: Directory) -> list[Problem]:
+    """Every problem of the document (empty when it is valid)."""
+    found: list[Problem] = []
+    staff = {s.id for s in doc.staff}
+    roles = {r.code for r in doc.roles}
+    nodes = [(node, path) for node, path in _walk(doc)]
+    node_ids = {node.id for node, _ in nodes}
+
+    for what, ids in (
+        ("staff", [s.id for s in doc.staff]),
+        ("grid node", [node.id for node, _ in nodes]),
+        ("building", [b.id for b in doc.buildings]),
+        ("service", [s.code for s in doc.services]),
+        ("role", [r.code for r in doc.roles]),
+    ):
+        for dup in _duplicates(ids):
+            found.append(_problem([], f"duplicate {what} id {dup!r}", "duplicate_id"))
+
+    for node, path in nodes:
+        if not node.heads:
+            found.append(_problem([*path, "heads"], f"grid node {node.id!r} has no head", "missing_head"))
+        for i, head in enumerate(node.heads):
+            if head not in staff:
+                found.append(_problem([*path, "heads", i], f"unknown staff id {head!r}", "unknown_staff"))
+
+    for b_i, building in enumerate(doc.buildings):
+        loc: list[str | int] = ["buildings", b_i]
+        if not 1 <= len(set(building.heads)) <= 2 or len(set(building.heads)) != len(building.heads):
+            found.append(
+                _problem(
+                    [*loc, "heads"], f"building {building.id!r} must have one or two distinct heads", "heads_count"
+                )
+            )
+        for i, head in enumerate(building.heads):
+            if head not in staff:
+                found.append(_problem([*loc, "heads", i], f"unknown staff id {head!r}", "unknown_staff"))
+        if building.grid_node not in node_ids:
+            found.append(
+                _problem([*loc, "grid_node"], f"unknown grid node {building.grid_node!r}", "unknown_grid_node")
+            )
+        for role, member in building.team.items():
+            if role not in roles:
+                found.append(_problem([*loc, "team", role], f"unknown role {role!r}", "unknown_role"))
+            if member not in staff:
+                found.append(_problem([*loc, "team", role], f"unknown staff id {member!r}", "unknown_staff"))
+
+    for s_i, service in enumerate(doc.services):
+        if service.role not in roles:
+            found.append(_problem(["services", s_i, "role"], f"unknown role {service.role!r}", "unknown_role"))
+        for field in ("acknowledge", "resolve"):
+            if getattr(service.sla, field).total_seconds() <= 0:
+                found.append(_problem(["services", s_i, "sla", field], "duration must be positive", "invalid_duration"))
+    return found
+
+
+def _walk(doc: Directory) -> list[tuple[Any, list[str | int]]]:
+    out: list[tuple[Any, list[str | int]]] = []
+    stack: list[tuple[Any, list[str | int]]] = [(doc.grid, ["grid"])]
+    while stack:
+        node, path = stack.pop()
+        out.append((node, path))
+        stack.extend((child, [*path, "children", i]) for i, child in enumerate(node.children))
+    return out

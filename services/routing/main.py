@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from louzhang.app import create_app as create_service_app
+from routing.bootstrap import Routing
+from routing.settings import RoutingSettings
+
+
+def create_app() -> FastAPI:
+    from routing.directory.router import router as directory_router
+    from routing.tokens.router import router as tokens_router
+
+    return create_service_app(
+        Routing(RoutingSettings()),
+        title="Louzhang routing",
+        description="The directory (grid, buildings, staff, services), dispatch, escalation and work orders.",
+        routers=[directory_router, tokens_router],
+    )

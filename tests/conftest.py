@@ -1,0 +1,48 @@
+"""Fixtures on the real servers: one MongoDB and one RabbitMQ vhost per test run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.support.api import Api
+from tests.support.directory import small_directory
+from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
+
+
+@pytest.fixture(scope="session")
+def mongod() -> Iterator[Mongod]:
+    server = Mongod()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def vhost() -> Iterator[Vhost]:
+    host = Vhost()
+    host.create()
+    yield host
+    host.delete()
+
+
+@pytest.fixture(scope="session")
+def stack(mongod: Mongod, vhost: Vhost) -> Iterator[Stack]:
+    """The four services, with the small test directory loaded and every /readyz at 200."""
+    running = Stack(mongo_url=mongod.url, amqp_url=vhost.url)
+    running.start()
+    api = Api(running)
+    r = api.put("routing", "/v1/directory", json=small_directory())
+    assert r.status_code == 200, r.text
+    for name in SERVICES:
+        eventually(lambda n=name: httpx.get(f"{running.url(n)}/readyz").status_code == 200, what=f"{name} ready")
+    yield running
+    running.stop()
+    running.drop()
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Api:
+    return Api(stack)

@@ -1,0 +1,48 @@
+"""A small directory for the tests: two towns, a 双楼长 building, an urgent service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def small_directory() -> dict[str, Any]:
+    staff = [{"id": f"S{i:02}", "name": f"测试人员{i:02}"} for i in range(1, 13)]
+    staff[0]["channels"] = [{"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "hush"}]
+    return {
+        "roles": [{"code": "safety", "name": "安全保障员"}, {"code": "enterprise_service", "name": "企业服务员"}],
+        "staff": staff,
+        "grid": {
+            "id": "town",
+            "name": "测试镇",
+            "heads": ["S01"],
+            "children": [
+                {"id": "park", "name": "测试园区", "heads": ["S02"], "children": []},
+                {"id": "cbd", "name": "商务区", "heads": ["S03"], "children": []},
+            ],
+        },
+        "buildings": [
+            {
+                "id": "B1",
+                "name": "一号楼",
+                "grid_node": "park",
+                "heads": ["S04"],
+                "team": {"safety": "S05", "enterprise_service": "S06"},
+            },
+            {"id": "B2", "name": "二号楼", "grid_node": "cbd", "heads": ["S07", "S08"], "team": {}},
+        ],
+        "services": [
+            {
+                "code": "fire-safety",
+                "name": "消防安全隐患",
+                "role": "safety",
+                "urgent": True,
+                "sla": {"acknowledge": "PT30M", "resolve": "PT24H", "calendar": "natural"},
+            },
+            {
+                "code": "talent",
+                "name": "人才公寓申请",
+                "role": "enterprise_service",
+                "sla": {"acknowledge": "PT4H", "resolve": "P10D", "calendar": "working"},
+            },
+        ],
+    }

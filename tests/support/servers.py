@@ -1,0 +1,199 @@
+"""Real servers for the tests: an embedded MongoDB replica set, a RabbitMQ vhost, the four services."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure, PyMongoError
+
+from louzhang.supervisor import embedded_mongod
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("routing", "intake", "notify", "reporting")
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, every: float = 0.05, what: str = "") -> T:
+    """Poll `probe` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except (httpx.HTTPError, PyMongoError, AssertionError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
+
+
+class Mongod:
+    """A one-node replica set on a free port, its data in a temporary folder."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="louzhang-mongo-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?replicaSet=rs0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(embedded_mongod()),
+                "--dbpath", str(self.dir),
+                "--port", str(self.port),
+                "--bind_ip", "127.0.0.1",
+                "--replSet", "rs0",
+                "--logpath", str(self.dir / "mongod.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client: MongoClient[dict[str, Any]] = MongoClient(
+            f"mongodb://127.0.0.1:{self.port}/", directConnection=True, serverSelectionTimeoutMS=30000
+        )
+        try:
+            try:
+                client.admin.command("replSetGetStatus")
+            except OperationFailure as exc:
+                if exc.code != 94:
+                    raise
+                client.admin.command(
+                    "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": f"127.0.0.1:{self.port}"}]}
+                )
+            eventually(lambda: client.admin.command("hello").get("isWritablePrimary"), timeout=30, what="primary")
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        self.process = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
+
+
+class Vhost:
+    """A RabbitMQ vhost of its own, so that runs never see each other's messages."""
+
+    def __init__(self) -> None:
+        self.name = f"louzhang-test-{uuid.uuid4().hex[:10]}"
+        base = os.environ.get("LOUZHANG_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+        self.url = f"{base.rstrip('/')}/{self.name}"
+
+    def create(self) -> None:
+        rabbitmqctl("add_vhost", self.name)
+        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def delete(self) -> None:
+        rabbitmqctl("delete_vhost", self.name)
+
+
+@dataclass
+class Stack:
+    """The four services as real processes on free ports, sharing one database and one vhost."""
+
+    mongo_url: str
+    amqp_url: str
+    db_name: str = field(default_factory=lambda: f"louzhang_test_{uuid.uuid4().hex[:10]}")
+    admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    extra_env: dict[str, str] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=lambda: {name: free_port() for name in SERVICES})
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="louzhang-logs-")))
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")}
+        env.update(
+            {
+                "LOUZHANG_MONGO_URL": self.mongo_url,
+                "LOUZHANG_MONGO_DB": self.db_name,
+                "LOUZHANG_AMQP_URL": self.amqp_url,
+                "LOUZHANG_ADMIN_TOKEN": self.admin_token,
+                "LOUZHANG_JWT_SECRET": self.jwt_secret,
+                "LOUZHANG_DEMO": "0",
+                **{f"LOUZHANG_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
+                **self.extra_env,
+            }
+        )
+        return env
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, *names: str) -> None:
+        for name in names or SERVICES:
+            log = (self.logs / f"{name}.log").open("ab")
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "louzhang.cli", "serve", name],
+                env=self.env,
+                cwd=self.logs,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        for name in names or SERVICES:
+            eventually(lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, what=f"{name} up")
+
+    def kill(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def database(self) -> Any:
+        client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url, tz_aware=True)
+        return client[self.db_name]
+
+    def drop(self) -> None:
+        client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url)
+        client.drop_database(self.db_name)
+        client.close()
+        shutil.rmtree(self.logs, ignore_errors=True)

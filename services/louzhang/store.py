@@ -14,7 +14,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -69,10 +69,23 @@ class Store:
     async def close(self) -> None:
         await self.client.close()
 
-    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
-        """Run `work` in one transaction, retried by the driver on transient errors."""
-        async with self.client.start_session() as session:
-            return await session.with_transaction(work)
+    async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]], attempts: int = 5) -> T:
+        """Run `work` in one transaction, retried on write conflicts.
+
+        Unlike the driver's `with_transaction`, which retries transient errors for up
+        to two minutes, an unreachable server fails at once: a request gets its 503
+        and a consumer its outage pause without waiting that long.
+        """
+        for attempt in range(attempts):
+            async with self.client.start_session() as session:
+                try:
+                    async with await session.start_transaction():
+                        return await work(session)
+                except PyMongoError as exc:
+                    retry = exc.has_error_label("TransientTransactionError") and not isinstance(exc, ConnectionFailure)
+                    if not retry or attempt == attempts - 1:
+                        raise
+        raise AssertionError("unreachable")
 
     async def add_to_outbox(self, events: Sequence[Event], session: AsyncClientSession) -> None:
         if events:

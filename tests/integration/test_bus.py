@@ -1,0 +1,103 @@
+"""Poison is dead-lettered; an outage pauses consumers and loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from louzhang.events import IssueSubmitted, Submitter, new_event
+from tests.support.api import Api
+from tests.support.broker import publish_raw, queue_depth
+from tests.support.directory import small_directory
+from tests.support.servers import Mongod, Stack, Vhost, eventually
+
+
+async def wait_depth(url: str, queue: str, expected: int, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while (depth := await queue_depth(url, queue)) != expected:
+        assert time.monotonic() < deadline, f"{queue} holds {depth}, expected {expected}"
+        await asyncio.sleep(0.1)
+
+
+def submitted_event(issue_id: str) -> bytes:
+    data = IssueSubmitted(
+        id=issue_id,
+        building_id="B1",
+        service_code="talent",
+        title="直接发布",
+        description="测试",
+        created_at=datetime.now(UTC),
+        submitted_by=Submitter(kind="admin", subject="admin"),
+    )
+    return new_event("issue.submitted", source="test", subject=issue_id, data=data).model_dump_json().encode()
+
+
+async def test_poison_messages_are_dead_lettered_and_consumers_keep_working(api: Api) -> None:
+    url = api.stack.amqp_url
+    parked = "louzhang.routing.issues.dead"
+    before = await queue_depth(url, parked)
+    wrong_schema = submitted_event("x").replace(b'"building_id":"B1",', b"")
+    unknown_type = submitted_event("y").replace(b"louzhang.issue.submitted.v1", b"louzhang.issue.exploded.v1")
+    for body in (b"not json at all", wrong_schema, unknown_type):
+        await publish_raw(url, "issue.submitted", body)
+    await wait_depth(url, parked, before + 3)
+    assert await queue_depth(url, "louzhang.routing.issues") == 0
+
+    created = api.post("intake", "/v1/issues", json={"building_id": "B1", "service_code": "talent", "title": "t", "description": "d"})
+    eventually(
+        lambda: api.get("intake", f"/v1/issues/{created.json()['id']}").json()["status"] == "assigned",
+        what="a good issue still dispatched",
+    )
+
+
+@pytest.fixture
+def own_stack() -> Iterator[tuple[Mongod, Stack]]:
+    """A stack with a MongoDB of its own, since this test stops it."""
+    mongod, vhost = Mongod(), Vhost()
+    mongod.start()
+    vhost.create()
+    stack = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env={"LOUZHANG_MONGO_TIMEOUT_S": "1"})
+    try:
+        stack.start()
+        assert Api(stack).put("routing", "/v1/directory", json=small_directory()).status_code == 200
+        eventually(lambda: httpx.get(f"{stack.url('routing')}/readyz").status_code == 200, what="routing ready")
+        yield mongod, stack
+    finally:
+        stack.stop()
+        mongod.start()
+        stack.drop()
+        mongod.destroy()
+        vhost.delete()
+
+
+def outage_count(stack: Stack) -> float:
+    text = httpx.get(f"{stack.url('routing')}/metrics").text
+    found = re.search(r'louzhang_events_consumed_total\{outcome="outage",queue="louzhang.routing.issues"\} (\S+)', text)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_database_outage_pauses_the_consumer_and_dead_letters_nothing(own_stack: tuple[Mongod, Stack]) -> None:
+    mongod, stack = own_stack
+    mongod.stop()
+    eventually(lambda: httpx.get(f"{stack.url('intake')}/readyz").status_code == 503, what="not ready while down")
+    r = httpx.post(
+        f"{stack.url('intake')}/v1/issues",
+        json={"building_id": "B1", "service_code": "talent", "title": "t", "description": "d"},
+        headers={"Authorization": f"Bearer {stack.admin_token}"},
+        timeout=30,
+    )
+    assert r.status_code == 503 and r.headers["retry-after"]
+
+    await publish_raw(stack.amqp_url, "issue.submitted", submitted_event("outage-1"), message_id="outage-1")
+    eventually(lambda: outage_count(stack) >= 3, timeout=30, what="routing retrying through the outage")
+    mongod.start()
+    db = stack.database()
+    eventually(lambda: db["routing_workorders"].find_one({"_id": "outage-1"}), timeout=30, what="dispatched after")
+    assert await queue_depth(stack.amqp_url, "louzhang.routing.issues.dead") == 0
+    assert db["routing_workorders"].count_documents({"_id": "outage-1"}) == 1

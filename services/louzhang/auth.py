@@ -45,7 +45,7 @@ class Tokens:
         now = datetime.now(UTC)
         claims: dict[str, object] = {"sub": subject, "kind": kind, "jti": uuid.uuid4().hex, "iat": now, "iss": ISSUER}
         if kind == "staff":
-            claims["exp"] = now + (ttl or timedelta(days=7))
+            claims["exp"] = now + (ttl if ttl is not None else timedelta(days=7))
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:

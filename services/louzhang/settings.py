@@ -24,7 +24,7 @@ class ServiceSettings(BaseSettings):
     routing_port: int = 8002
     notify_port: int = 8003
     reporting_port: int = 8004
-    staff_token_ttl: timedelta = timedelta(days=7)
+    staff_token_ttl: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     rate_limit_per_min: int = Field(default=1200, ge=0)
     # How long a MongoDB operation may wait for a server before it counts as an outage.
     mongo_timeout_s: float = 5.0

@@ -25,8 +25,12 @@ SERVICES = ("routing", "intake", "notify", "reporting")
 COLOURS = {"routing": 35, "intake": 36, "notify": 33, "reporting": 32, "mongod": 34}
 
 
+def paint(text: str, code: int) -> str:
+    return f"\033[{code}m{text}\033[0m" if sys.stdout.isatty() else text
+
+
 def say(message: str) -> None:
-    print(f"\033[1mlouzhang\033[0m | {message}", flush=True)
+    print(f"{paint('louzhang', 1)}  | {message}", flush=True)
 
 
 def answers(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -92,7 +96,7 @@ class Child:
         assert self.process and self.process.stdout
         colour = COLOURS.get(self.name, 37)
         async for line in self.process.stdout:
-            sys.stdout.write(f"\033[{colour}m{self.name:<9}\033[0m| {line.decode(errors='replace')}")
+            sys.stdout.write(f"{paint(f'{self.name:<9}', colour)} | {line.decode(errors='replace')}")
             sys.stdout.flush()
 
     async def stop(self, grace_s: float = 15.0) -> None:

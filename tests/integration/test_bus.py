@@ -49,7 +49,9 @@ async def test_poison_messages_are_dead_lettered_and_consumers_keep_working(api:
     await wait_depth(url, parked, before + 3)
     assert await queue_depth(url, "louzhang.routing.issues") == 0
 
-    created = api.post("intake", "/v1/issues", json={"building_id": "B1", "service_code": "talent", "title": "t", "description": "d"})
+    created = api.post(
+        "intake", "/v1/issues", json={"building_id": "B1", "service_code": "talent", "title": "t", "description": "d"}
+    )
     eventually(
         lambda: api.get("intake", f"/v1/issues/{created.json()['id']}").json()["status"] == "assigned",
         what="a good issue still dispatched",

@@ -178,7 +178,10 @@ def test_operations_endpoints(api: Api) -> None:
 
 
 def test_summary_window_and_filters(api: Api) -> None:
-    assert api.get("reporting", "/v1/reports/summary", params={"from": "2026-01-02", "to": "2026-01-01"}).status_code == 422
+    assert (
+        api.get("reporting", "/v1/reports/summary", params={"from": "2026-01-02", "to": "2026-01-01"}).status_code
+        == 422
+    )
     empty = api.get("reporting", "/v1/reports/summary", params={"from": "2000-01-01", "to": "2000-01-02"}).json()
     assert empty["total"] == 0 and empty["response_rate"] is None
     assert api.get("reporting", "/v1/reports/summary", params={"grid_node": "nowhere"}).status_code == 404

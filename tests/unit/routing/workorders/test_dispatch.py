@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from louzhang.directory import Directory, DirectoryIndex
@@ -146,6 +146,7 @@ def scenarios(draw: st.DrawFn) -> tuple[DirectoryIndex, str, str]:
     return _index(doc), "B", "svc"
 
 
+@settings(database=None, max_examples=200)
 @given(scenarios())
 def test_chain_properties(scenario: tuple[DirectoryIndex, str, str]) -> None:
     index, b_id, s_id = scenario
@@ -158,6 +159,7 @@ def test_chain_properties(scenario: tuple[DirectoryIndex, str, str]) -> None:
     assert all(len(level) == len(set(level)) for level in chain)
 
 
+@settings(database=None, max_examples=200)
 @given(scenarios())
 def test_dispatch_properties(scenario: tuple[DirectoryIndex, str, str]) -> None:
     index, b_id, s_id = scenario

@@ -42,7 +42,8 @@ class Bus:
 
     @property
     def connected(self) -> bool:
-        return self.connection is not None and not self.connection.is_closed and self._exchange is not None
+        connection = self.connection
+        return connection is not None and connection.connected.is_set() and self._exchange is not None
 
     async def connect(self) -> None:
         self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": "louzhang"})
@@ -75,7 +76,8 @@ class Bus:
     async def consume(self, queue: topology.Queue, handler: Handler) -> None:
         """Hand every event of the queue to `handler(event, data)`; see `deliver` for the rules."""
         assert self._consume_channel is not None
-        q = await self._consume_channel.get_queue(queue.queue, ensure=False)
+        # Declared (passively) on the robust channel so that the consumer is restored after a reconnect.
+        q = await self._consume_channel.declare_queue(queue.queue, passive=True)
         await q.consume(lambda message: deliver(queue.queue, message, handler))
 
 

@@ -286,7 +286,6 @@ class Supervisor:
         say("ready:")
         for name in SERVICES:
             say(f"  {name:<9} http://127.0.0.1:{port(name)}  (API docs: /docs)")
-        say(f"  dashboard http://127.0.0.1:{port('reporting')}/dashboard")
         say(f"  admin token: {admin_token}")
         say("Ctrl-C stops everything.")
 

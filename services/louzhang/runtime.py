@@ -14,7 +14,6 @@ from typing import Any
 from louzhang import topology
 from louzhang.auth import Tokens
 from louzhang.bus import Bus, Handler
-from louzhang.events import Event
 from louzhang.outage import is_outage
 from louzhang.settings import ServiceSettings
 from louzhang.store import OutboxRelay, Store
@@ -32,6 +31,7 @@ class Runtime:
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
         self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)
         self.relay = OutboxRelay(self.store, self.bus)
+        self.store.on_commit = self.relay.wake
         self.started = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -96,8 +96,3 @@ class Runtime:
     def spawn(self, loop: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background loop for the life of the service."""
         self._tasks.append(asyncio.create_task(loop, name=name))
-
-    async def published(self, events: Sequence[Event]) -> None:
-        """Tell the relay that committed events wait in the outbox."""
-        if events:
-            self.relay.wake()

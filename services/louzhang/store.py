@@ -49,6 +49,8 @@ class Store:
         )
         self.outbox = self.col("outbox")
         self.processed = self.col("processed")
+        # Called after every committed transaction: the outbox relay's wake-up call.
+        self.on_commit: Callable[[], None] = lambda: None
 
     def col(self, name: str) -> AsyncCollection[Doc]:
         return self.db[f"{self.service}_{name}"]
@@ -80,7 +82,9 @@ class Store:
             async with self.client.start_session() as session:
                 try:
                     async with await session.start_transaction():
-                        return await work(session)
+                        result = await work(session)
+                    self.on_commit()
+                    return result
                 except PyMongoError as exc:
                     retry = exc.has_error_label("TransientTransactionError") and not isinstance(exc, ConnectionFailure)
                     if not retry or attempt == attempts - 1:

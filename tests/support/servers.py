@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import httpx
 from pymongo import MongoClient
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
-from louzhang.supervisor import embedded_mongod
+from louzhang.mongod import initiate_replica_set, mongod_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("routing", "intake", "notify", "reporting")
@@ -64,37 +64,11 @@ class Mongod:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                str(embedded_mongod()),
-                "--dbpath",
-                str(self.dir),
-                "--port",
-                str(self.port),
-                "--bind_ip",
-                "127.0.0.1",
-                "--replSet",
-                "rs0",
-                "--logpath",
-                str(self.dir / "mongod.log"),
-            ],
+            mongod_argv(self.dir, self.port, self.dir / "mongod.log"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client: MongoClient[dict[str, Any]] = MongoClient(
-            f"mongodb://127.0.0.1:{self.port}/", directConnection=True, serverSelectionTimeoutMS=30000
-        )
-        try:
-            try:
-                client.admin.command("replSetGetStatus")
-            except OperationFailure as exc:
-                if exc.code != 94:
-                    raise
-                client.admin.command(
-                    "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": f"127.0.0.1:{self.port}"}]}
-                )
-            eventually(lambda: client.admin.command("hello").get("isWritablePrimary"), timeout=30, what="primary")
-        finally:
-            client.close()
+        initiate_replica_set("127.0.0.1", self.port)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

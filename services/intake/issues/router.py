@@ -16,8 +16,7 @@ Runtime = Annotated[Intake, Depends(runtime)]
 @router.post("", status_code=201, response_model=IssueRead, summary="Submit an issue")
 async def submit_issue(body: IssueCreate, who: Caller, intake: Runtime) -> dict[str, Any]:
     index = intake.directory.require()
-    doc, event = await intake.issues.submit(who, body, index, intake.directory.version)
-    await intake.published([event])
+    doc = await intake.issues.submit(who, body, index, intake.directory.version)
     return to_read(doc)
 
 

@@ -76,7 +76,7 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("_id", DESCENDING)])
         await self.issues.create_index([("status", 1), ("_id", DESCENDING)])
 
-    async def submit(self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int) -> tuple[Doc, Event]:
+    async def submit(self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int) -> Doc:
         check_against_directory(body, index)
         issue_id = str(ObjectId())
         created = _now_ms()
@@ -109,7 +109,7 @@ class Issues:
             await self.store.add_to_outbox([event], session)
 
         await self.store.transaction(work)
-        return doc, event
+        return doc
 
     async def get(self, issue_id: str, who: Principal, index: DirectoryIndex | None) -> Doc | None:
         try:

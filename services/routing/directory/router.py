@@ -9,13 +9,10 @@ from pydantic import BaseModel, ValidationError
 from louzhang.auth import Admin
 from louzhang.directory import Directory
 from routing.bootstrap import Routing, runtime
-from routing.directory.service import counts, parse_document
+from routing.directory.service import MEDIA_TYPES, counts, parse_document
 from routing.directory.validation import problems
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
-
-JSON_TYPES = ("application/json",)
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
 class DirectoryPut(BaseModel):
@@ -44,7 +41,7 @@ async def put_directory(
     content_type: Annotated[str, Header()] = "application/json",
 ) -> DirectoryPut:
     media = content_type.split(";")[0].strip().lower()
-    if media not in JSON_TYPES + YAML_TYPES:
+    if media not in MEDIA_TYPES:
         raise HTTPException(415, f"send the directory as application/json or application/yaml, not {media}")
     try:
         raw = parse_document(await request.body(), media)
@@ -58,8 +55,7 @@ async def put_directory(
     found = problems(doc)
     if found:
         raise RequestValidationError(found)
-    version, events = await routing.directory.put(doc)
-    await routing.published(events)
+    version = await routing.directory.put(doc)
     return DirectoryPut(version=version, counts=counts(doc))
 
 

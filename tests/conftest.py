@@ -11,6 +11,9 @@ from tests.support.api import Api
 from tests.support.directory import small_directory
 from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 
+# Second-scale clocks so that escalation, overdue and auto-close happen within a test.
+TEST_ENV = {"LOUZHANG_AUTOCLOSE": "PT4S", "LOUZHANG_TIMER_LEASE_S": "2"}
+
 
 @pytest.fixture(scope="session")
 def mongod() -> Iterator[Mongod]:
@@ -31,7 +34,7 @@ def vhost() -> Iterator[Vhost]:
 @pytest.fixture(scope="session")
 def stack(mongod: Mongod, vhost: Vhost) -> Iterator[Stack]:
     """The four services, with the small test directory loaded and every /readyz at 200."""
-    running = Stack(mongo_url=mongod.url, amqp_url=vhost.url)
+    running = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env=TEST_ENV)
     running.start()
     api = Api(running)
     r = api.put("routing", "/v1/directory", json=small_directory())

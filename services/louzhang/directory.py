@@ -7,10 +7,11 @@ Routing owns and validates it; the other services receive it in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from louzhang.durations import Duration
 
 REDACTED = "***"
 
@@ -77,8 +78,8 @@ class Building(_Doc):
 
 
 class Sla(_Doc):
-    acknowledge: timedelta
-    resolve: timedelta
+    acknowledge: Duration
+    resolve: Duration
     calendar: Literal["natural", "working"] = "natural"
 
 

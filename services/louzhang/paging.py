@@ -1,8 +1,9 @@
-"""Opaque cursors over ObjectId-keyed collections, newest first."""
+"""Opaque cursors, newest first: the cursor holds the last id of the page."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 from typing import Any, TypeVar
 
 from bson import ObjectId
@@ -12,18 +13,30 @@ from fastapi.exceptions import RequestValidationError
 T = TypeVar("T", bound=dict[str, Any])
 
 
-def encode_cursor(last_id: ObjectId) -> str:
-    return base64.urlsafe_b64encode(last_id.binary).decode().rstrip("=")
+def _invalid() -> RequestValidationError:
+    return RequestValidationError([{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
+
+
+def encode_cursor(last_id: ObjectId | str) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor_text(cursor: str) -> str:
+    """The id to continue below; 422 for a cursor this service did not hand out."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise _invalid() from exc
+    if not text or len(text) > 64 or not text.isprintable():
+        raise _invalid()
+    return text
 
 
 def decode_cursor(cursor: str) -> ObjectId:
-    """The id to continue below; 422 for a cursor this service did not hand out."""
     try:
-        return ObjectId(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (InvalidId, ValueError, TypeError) as exc:
-        raise RequestValidationError(
-            [{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
-        ) from exc
+        return ObjectId(decode_cursor_text(cursor))
+    except InvalidId as exc:
+        raise _invalid() from exc
 
 
 def page(docs: list[T], limit: int) -> tuple[list[T], str | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from fastapi import Request
 
@@ -13,7 +14,9 @@ from louzhang.events import Event, IssueSubmitted
 from louzhang.runtime import Runtime
 from routing.directory.service import DirectoryVersions, demo_directory
 from routing.settings import RoutingSettings
+from routing.sla.calendar import WorkingCalendar
 from routing.workorders.service import WorkOrders
+from routing.workorders.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,9 @@ class Routing(Runtime):
     def __init__(self, settings: RoutingSettings) -> None:
         super().__init__(settings)
         self.directory = DirectoryVersions(self.store)
-        self.workorders = WorkOrders(self.store, self.directory)
+        calendar = WorkingCalendar.from_config(settings.work_hours, settings.holidays_file)
+        self.timers = Timers(self.store, lease=timedelta(seconds=settings.timer_lease_s))
+        self.workorders = WorkOrders(self.store, self.directory, calendar, self.timers, autoclose=settings.autoclose)
 
     async def setup(self) -> None:
         await self.workorders.ensure_indexes()
@@ -42,6 +47,7 @@ class Routing(Runtime):
             log.info("loaded the demo Putuo directory as version %d", version)
         else:
             await self.directory.announce()
+        self.spawn(self.timers.run(self.workorders.fire), "routing-timers")
 
 
 def runtime(request: Request) -> Routing:

@@ -10,10 +10,11 @@ from routing.settings import RoutingSettings
 def create_app() -> FastAPI:
     from routing.directory.router import router as directory_router
     from routing.tokens.router import router as tokens_router
+    from routing.workorders.router import router as workorders_router
 
     return create_service_app(
         Routing(RoutingSettings()),
         title="Louzhang routing",
         description="The directory (grid, buildings, staff, services), dispatch, escalation and work orders.",
-        routers=[directory_router, tokens_router],
+        routers=[directory_router, tokens_router, workorders_router],
     )

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+
 from louzhang.settings import ServiceSettings
 
 
 class RoutingSettings(ServiceSettings):
     # Load the demo Putuo directory when none exists yet.
     demo: bool = False
+    work_hours: str = "09:00-17:00"
+    holidays_file: Path | None = None
+    autoclose: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    # How long a claimed timer stays another replica's before it may be claimed again.
+    timer_lease_s: float = Field(default=15.0, gt=0)

@@ -157,7 +157,7 @@ def test_directory_in_yaml_and_secrets_redacted_on_read(api: Api) -> None:
         headers={"Content-Type": "application/yaml"},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["counts"] == {"staff": 12, "grid_nodes": 3, "buildings": 2, "services": 2}
+    assert r.json()["counts"] == {"staff": 12, "grid_nodes": 3, "buildings": 2, "services": 4}
     current = api.get("routing", "/v1/directory").json()
     assert current["version"] == r.json()["version"]
     assert current["staff"][0]["channels"][0]["secret"] == "***"

@@ -39,6 +39,19 @@ def small_directory() -> dict[str, Any]:
                 "sla": {"acknowledge": "PT30M", "resolve": "PT24H", "calendar": "natural"},
             },
             {
+                "code": "quick",
+                "name": "秒级时限测试事项",
+                "role": "safety",
+                "sla": {"acknowledge": "PT1S", "resolve": "PT5S", "calendar": "natural"},
+            },
+            {
+                "code": "quick-urgent",
+                "name": "秒级紧急测试事项",
+                "role": "safety",
+                "urgent": True,
+                "sla": {"acknowledge": "PT1S", "resolve": "PT1H", "calendar": "natural"},
+            },
+            {
                 "code": "talent",
                 "name": "人才公寓申请",
                 "role": "enterprise_service",

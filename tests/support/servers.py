@@ -137,16 +137,27 @@ class Stack:
 
     def start(self, *names: str) -> None:
         for name in names or SERVICES:
-            log = (self.logs / f"{name}.log").open("ab")
-            self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "louzhang.cli", "serve", name],
-                env=self.env,
-                cwd=self.logs,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            self._spawn(name, name)
         for name in names or SERVICES:
             eventually(lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, what=f"{name} up")
+
+    def start_replica(self, service: str, label: str) -> str:
+        """Another process of `service`, on a port of its own; returns its base URL."""
+        port = free_port()
+        self._spawn(service, label, {f"LOUZHANG_{service.upper()}_PORT": str(port)})
+        url = f"http://127.0.0.1:{port}"
+        eventually(lambda: httpx.get(f"{url}/healthz").status_code == 200, what=f"{label} up")
+        return url
+
+    def _spawn(self, service: str, label: str, env: dict[str, str] | None = None) -> None:
+        log = (self.logs / f"{label}.log").open("ab")
+        self.processes[label] = subprocess.Popen(
+            [sys.executable, "-m", "louzhang.cli", "serve", service],
+            env={**self.env, **(env or {})},
+            cwd=self.logs,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def kill(self, name: str) -> None:
         process = self.processes.pop(name)

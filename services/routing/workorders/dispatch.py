@@ -41,9 +41,39 @@ class Dispatch:
         return self.chain[0]
 
 
-def dispatch(index: DirectoryIndex, building: Building, service: Service) -> Dispatch:
-    """Rule 3: level 0 is notified at once; an urgent service reaches level 1 too and starts there."""
-    chain = escalation_chain(index, building, assignees(building, service))
+def dispatch(index: DirectoryIndex, building: Building, service: Service, staff_id: str | None = None) -> Dispatch:
+    """Rule 3: level 0 is notified at once; an urgent service reaches level 1 too and starts there.
+
+    `staff_id` names the assignee directly (a transfer to a person) instead of rule 1."""
+    first = [staff_id] if staff_id else assignees(building, service)
+    chain = escalation_chain(index, building, first)
     level = 1 if service.urgent and len(chain) > 1 else 0
     notify = list(dict.fromkeys(member for lvl in chain[: level + 1] for member in lvl))
     return Dispatch(chain=chain, level=level, notify=notify)
+
+
+def escalate(chain: list[list[str]], level: int, notified: list[str]) -> tuple[int, list[str]] | None:
+    """Rule 4: one level up and the members of it not notified before; None at the top."""
+    if level + 1 >= len(chain):
+        return None
+    new_level = level + 1
+    return new_level, [m for m in chain[new_level] if m not in notified]
+
+
+def supervisors(index: DirectoryIndex, building: Building) -> list[str]:
+    """Rule 5 (督办): the heads of the building's grid node, or of its nearest ancestor with heads."""
+    node = index.nodes[building.grid_node]
+    for candidate in (node, *reversed(index.ancestors[node.id])):
+        if candidate.heads:
+            return list(dict.fromkeys(candidate.heads))
+    return []
+
+
+def responsible_heads(index: DirectoryIndex, building: Building) -> set[str]:
+    """Heads in scope of a work order: the building's heads and the heads of its grid node and ancestors."""
+    node = index.nodes.get(building.grid_node)
+    heads = set(building.heads)
+    if node is not None:
+        for n in (node, *index.ancestors[node.id]):
+            heads |= set(n.heads)
+    return heads

@@ -1,36 +1,144 @@
-"""Work orders: created when routing dispatches a submitted issue."""
+"""Work orders: dispatch, staff actions, escalation, overdue and auto-close.
+
+Every change of a work order, the event it publishes and the timers it arms or
+clears commit in one transaction.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.directory import DirectoryIndex
+from louzhang.auth import Principal
+from louzhang.directory import Building, DirectoryIndex, Service
 from louzhang.events import Event, IssueSubmitted, StaffRef, WorkOrderChanged, new_event
 from louzhang.outage import Unavailable
 from louzhang.store import Store, utcnow
 from routing.directory.service import DirectoryVersions
-from routing.workorders.dispatch import dispatch
+from routing.sla.calendar import WorkingCalendar
+from routing.workorders import states
+from routing.workorders.dispatch import dispatch, escalate, responsible_heads, supervisors
+from routing.workorders.timers import Timer, Timers
+
+Order = dict[str, Any]
+
+
+class NotFound(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+class Invalid(Exception):
+    """A body that names something unknown (422); `loc` names the field."""
+
+    def __init__(self, loc: str, message: str, kind: str = "value_error") -> None:
+        super().__init__(message)
+        self.loc, self.kind = loc, kind
+
+
+@dataclass
+class Step:
+    """One change of a work order: what to publish, and which timers to arm or clear."""
+
+    event: str
+    actor: str
+    note: str | None = None
+    recipients: list[str] = field(default_factory=list)
+    arm: list[tuple[str, datetime, dict[str, Any]]] = field(default_factory=list)
+    clear: list[str] = field(default_factory=list)
+
+
+def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: datetime) -> WorkOrderChanged:
+    names = index.staff_name if index else (lambda s: s)
+    return WorkOrderChanged(
+        issue_id=order["_id"],
+        seq=order["seq"],
+        status=order["status"],
+        title=order["title"],
+        building_id=order["building_id"],
+        service_code=order["service_code"],
+        grid_node=order["grid_node"],
+        assignees=[StaffRef(id=s, name=names(s)) for s in order["assignees"]],
+        escalation_level=order["level"],
+        acknowledge_due=order.get("acknowledge_due"),
+        acknowledge_overdue=order.get("acknowledge_overdue", False),
+        resolve_due=order.get("resolve_due"),
+        overdue=order.get("overdue", False),
+        recipients=step.recipients,
+        actor=step.actor,
+        note=step.note,
+        time=now,
+    )
 
 
 class WorkOrders:
-    def __init__(self, store: Store, directory: DirectoryVersions) -> None:
+    def __init__(
+        self,
+        store: Store,
+        directory: DirectoryVersions,
+        calendar: WorkingCalendar,
+        timers: Timers,
+        *,
+        autoclose: timedelta,
+    ) -> None:
         self.store = store
         self.directory = directory
+        self.calendar = calendar
+        self.timers = timers
+        self.autoclose = autoclose
         self.orders = store.col("workorders")
 
     async def ensure_indexes(self) -> None:
-        await self.orders.create_index([("assignees", 1), ("status", 1)])
-        await self.orders.create_index([("building_id", 1), ("status", 1)])
+        await self.orders.create_index([("assignees", 1), ("_id", DESCENDING)])
+        await self.orders.create_index([("building_id", 1), ("_id", DESCENDING)])
+        await self.orders.create_index([("status", 1), ("_id", DESCENDING)])
+        await self.timers.ensure_indexes()
+
+    async def index(self) -> DirectoryIndex:
+        current = await self.directory.current()
+        if current is None:
+            raise Unavailable("no directory loaded")
+        return current[1]
+
+    def _deadline(self, start: datetime, duration: str, sla: dict[str, Any]) -> datetime:
+        return self.calendar.deadline(start, duration, sla.get("calendar", "natural"))
+
+    async def _save(
+        self, session: AsyncClientSession, order: Order, step: Step, index: DirectoryIndex | None, now: datetime
+    ) -> Event:
+        """Write the order (the next `seq`), its timeline entry, its event and its timers."""
+        previous = order["seq"]
+        order["seq"] = previous + 1
+        order["timeline"].append(
+            {"type": step.event.removeprefix("issue."), "time": now, "actor": step.actor, "note": step.note}
+        )
+        if previous == 0:
+            await self.orders.insert_one(order, session=session)
+        else:
+            result = await self.orders.replace_one({"_id": order["_id"], "seq": previous}, order, session=session)
+            if result.matched_count != 1:
+                raise Unavailable(f"work order {order['_id']} changed meanwhile")
+        if step.clear:
+            await self.timers.clear(session, order["_id"], *step.clear)  # type: ignore[arg-type]
+        for kind, due, context in step.arm:
+            await self.timers.set(session, order["_id"], kind, due, **context)  # type: ignore[arg-type]
+        event = new_event(step.event, source="routing", subject=order["_id"], data=snapshot(order, index, step, now))
+        await self.store.add_to_outbox([event], session)
+        return event
+
+    # ---- dispatch --------------------------------------------------------
 
     async def _directory_for(self, issue: IssueSubmitted) -> DirectoryIndex:
         """The current directory, or the version the issue was submitted under if the
         current one no longer has its building or service."""
-        current = await self.directory.current()
-        if current is None:
-            raise Unavailable("no directory loaded")
-        index = current[1]
+        index = await self.index()
         if issue.building_id in index.buildings and issue.service_code in index.services:
             return index
         older = await self.directory.load(issue.directory_version) if issue.directory_version else None
@@ -38,43 +146,239 @@ class WorkOrders:
             raise LookupError(f"issue {issue.id}: building or service unknown to every directory version")
         return older
 
-    async def dispatch_submitted(self, event: Event, issue: IssueSubmitted) -> None:
-        index = await self._directory_for(issue)
-        building = index.buildings[issue.building_id]
-        service = index.services[issue.service_code]
-        plan = dispatch(index, building, service)
-        now = utcnow()
-        assignees = [StaffRef(id=s, name=index.staff_name(s)) for s in plan.assignees]
-        changed = WorkOrderChanged(
-            issue_id=issue.id,
-            seq=1,
-            status="assigned",
-            title=issue.title,
+    def _route(
+        self,
+        order: Order,
+        index: DirectoryIndex,
+        building: Building,
+        service: Service,
+        staff_id: str | None,
+        now: datetime,
+    ) -> list[str]:
+        """Point the order at (building, service), from level 0 with a fresh clock; returns whom to notify."""
+        plan = dispatch(index, building, service, staff_id)
+        sla = service.sla.model_dump()
+        order.update(
             building_id=building.id,
             service_code=service.code,
             grid_node=building.grid_node,
-            assignees=assignees,
-            escalation_level=plan.level,
-            acknowledge_due=now + service.sla.acknowledge,
-            resolve_due=issue.created_at + service.sla.resolve,
-            recipients=plan.notify,
-            time=now,
+            status="assigned",
+            assignees=plan.assignees,
+            chain=plan.chain,
+            level=plan.level,
+            notified=plan.notify,
+            sla=sla,
+            urgent=service.urgent,
+            level_since=now,
+            acknowledge_due=self._deadline(now, service.sla.acknowledge, sla),
+            acknowledge_overdue=False,
         )
-        order: dict[str, Any] = {
+        return plan.notify
+
+    def _arm_acknowledge(self, order: Order) -> tuple[str, datetime, dict[str, Any]]:
+        return ("acknowledge", order["acknowledge_due"], {"level": order["level"]})
+
+    async def dispatch_submitted(self, event: Event, issue: IssueSubmitted) -> None:
+        index = await self._directory_for(issue)
+        building, service = index.buildings[issue.building_id], index.services[issue.service_code]
+        now = utcnow()
+        order: Order = {
             "_id": issue.id,
-            **changed.model_dump(exclude={"issue_id", "recipients", "actor", "note", "time", "assignees"}),
-            "assignees": plan.assignees,
-            "chain": plan.chain,
-            "notified": plan.notify,
-            "sla": service.sla.model_dump(mode="json"),
-            "urgent": service.urgent,
+            "seq": 0,
+            "title": issue.title,
             "submitted_at": issue.created_at,
-            "dispatched_at": now,
-            "timeline": [{"type": "assigned", "time": now, "actor": "system", "note": None}],
+            "submitted_by": issue.submitted_by.model_dump(),
+            "callback_url": issue.callback_url,
+            "overdue": False,
+            "reopened": 0,
+            "timeline": [],
         }
+        recipients = self._route(order, index, building, service, None, now)
+        order["resolve_due"] = self._deadline(issue.created_at, service.sla.resolve, order["sla"])
+        step = Step(
+            "issue.assigned",
+            actor="system",
+            recipients=recipients,
+            arm=[self._arm_acknowledge(order), ("resolve", order["resolve_due"], {})],
+        )
 
         async def effect(session: AsyncClientSession) -> list[Event]:
-            await self.orders.insert_one(order, session=session)
-            return [new_event("issue.assigned", source="routing", subject=issue.id, data=changed)]
+            await self._save(session, order, step, index, now)
+            return []
 
         await self.store.once("routing.dispatch", event, effect)
+
+    # ---- reading ---------------------------------------------------------
+
+    async def get(self, issue_id: str) -> Order:
+        order = await self.orders.find_one({"_id": issue_id})
+        if order is None:
+            raise NotFound(issue_id)
+        return order
+
+    @staticmethod
+    def visible(who: Principal, order: Order, index: DirectoryIndex) -> bool:
+        if who.is_admin:
+            return True
+        if who.kind != "staff":
+            return False
+        return who.subject in order["notified"] or order["building_id"] in index.scope(who.subject)
+
+    async def list(
+        self, who: Principal, index: DirectoryIndex, filters: dict[str, Any], limit: int, after: str | None
+    ) -> list[Order]:
+        query: dict[str, Any] = dict(filters)
+        if not who.is_admin:
+            query["$or"] = [{"notified": who.subject}, {"building_id": {"$in": sorted(index.scope(who.subject))}}]
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        return await self.orders.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
+
+    # ---- staff actions ---------------------------------------------------
+
+    def _check_actor(self, who: Principal, order: Order, index: DirectoryIndex, action: states.Action) -> None:
+        if who.is_admin:
+            return
+        if who.kind != "staff":
+            raise Forbidden(f"{who.kind} tokens cannot act on work orders")
+        building = index.buildings.get(order["building_id"])
+        heads = (
+            responsible_heads(index, building)
+            if building
+            else set(member for lvl in order["chain"][1:] for member in lvl)
+        )
+        if who.subject in heads:
+            return
+        if action == "reject":
+            raise Forbidden("only the heads of the building or its grid may reject a work order")
+        if who.subject not in order["notified"]:
+            raise Forbidden("you are neither notified on this work order nor a head in its scope")
+
+    async def authorize(self, issue_id: str, who: Principal, action: states.Action) -> None:
+        """Raise NotFound or Forbidden as `act` would, without acting."""
+        self._check_actor(who, await self.get(issue_id), await self.index(), action)
+
+    async def act(self, issue_id: str, who: Principal, action: states.Action, body: dict[str, Any]) -> Order:
+        """Apply a staff action; raises NotFound, Forbidden, Invalid or states.NotAllowed (in that order)."""
+        index = await self.index()
+        result: Order = {}
+
+        async def work(session: AsyncClientSession) -> None:
+            order = await self.orders.find_one({"_id": issue_id}, session=session)
+            if order is None:
+                raise NotFound(issue_id)
+            self._check_actor(who, order, index, action)
+            step = await self._validate(order, index, action, body, who.subject, session)
+            order["status"] = states.next_status(order["status"], action)
+            now = utcnow()
+            self._apply(order, index, action, body, step, now)
+            await self._save(session, order, step, index, now)
+            result.update(order)
+
+        await self.store.transaction(work)
+        return result
+
+    async def _validate(
+        self,
+        order: Order,
+        index: DirectoryIndex,
+        action: states.Action,
+        body: dict[str, Any],
+        actor: str,
+        session: AsyncClientSession,
+    ) -> Step:
+        note = body.get("note") if action in ("progress", "resolve") else body.get("reason")
+        step = Step(states.EVENTS[action], actor=actor, note=note)
+        if action == "transfer":
+            if body.get("building_id") is not None and body["building_id"] not in index.buildings:
+                raise Invalid("building_id", f"unknown building {body['building_id']!r}", "unknown_building")
+            if body.get("service_code") is not None and body["service_code"] not in index.services:
+                raise Invalid("service_code", f"unknown service {body['service_code']!r}", "unknown_service")
+            if body.get("staff_id") is not None and body["staff_id"] not in index.staff:
+                raise Invalid("staff_id", f"unknown staff id {body['staff_id']!r}", "unknown_staff")
+            building_id = body.get("building_id") or order["building_id"]
+            service_code = body.get("service_code") or order["service_code"]
+            if building_id not in index.buildings or service_code not in index.services:
+                raise Invalid("building_id", "the work order's building or service is no longer in the directory")
+        if action == "reject" and body.get("duplicate_of") is not None:
+            other = body["duplicate_of"]
+            if other == order["_id"]:
+                raise Invalid("duplicate_of", "an issue cannot duplicate itself")
+            if await self.orders.find_one({"_id": other}, {"_id": 1}, session=session) is None:
+                raise Invalid("duplicate_of", f"unknown issue {other!r}", "unknown_issue")
+        return step
+
+    def _apply(
+        self,
+        order: Order,
+        index: DirectoryIndex,
+        action: states.Action,
+        body: dict[str, Any],
+        step: Step,
+        now: datetime,
+    ) -> None:
+        if action == "acknowledge":
+            order.setdefault("acknowledged_at", now)
+            step.clear.append("acknowledge")
+        elif action == "resolve":
+            order["resolved_at"] = now
+            step.clear.append("acknowledge")
+            step.arm.append(("autoclose", now + self.autoclose, {"resolved_at": now}))
+        elif action == "transfer":
+            building = index.buildings[body.get("building_id") or order["building_id"]]
+            service = index.services[body.get("service_code") or order["service_code"]]
+            step.recipients = self._route(order, index, building, service, body.get("staff_id"), now)
+            step.arm.append(self._arm_acknowledge(order))
+        elif action == "reject":
+            order["reject_reason"] = body.get("reason")
+            order["duplicate_of"] = body.get("duplicate_of")
+            step.clear.extend(["acknowledge", "resolve", "autoclose"])
+
+    # ---- timers ----------------------------------------------------------
+
+    async def fire(self, timer: Timer) -> None:
+        """Apply a due timer once: its effect, its event and its removal commit together."""
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.timers.release(session, timer)
+            order = await self.orders.find_one({"_id": timer["issue_id"]}, session=session)
+            if order is None:
+                return
+            now = utcnow()
+            index = await self.index()
+            step = self._timer_step(order, index, timer, now)
+            if step is not None:
+                await self._save(session, order, step, index, now)
+
+        await self.store.transaction(work)
+
+    def _timer_step(self, order: Order, index: DirectoryIndex, timer: Timer, now: datetime) -> Step | None:
+        kind = timer["kind"]
+        if kind == "acknowledge":
+            if order["status"] != "assigned" or order["level"] != timer.get("level") or order["acknowledge_overdue"]:
+                return None
+            up = escalate(order["chain"], order["level"], order["notified"])
+            if up is None:
+                order["acknowledge_overdue"] = True
+                return Step("issue.escalated", actor="system", note="已到最高级别，签收逾期")
+            level, recipients = up
+            order.update(level=level, level_since=now, notified=[*order["notified"], *recipients])
+            order["acknowledge_due"] = self._deadline(now, order["sla"]["acknowledge"], order["sla"])
+            note = f"超过签收时限，升级至第{level}级"
+            return Step(
+                "issue.escalated", actor="system", note=note, recipients=recipients, arm=[self._arm_acknowledge(order)]
+            )
+        if kind == "resolve":
+            if order["status"] not in states.OPEN or order["overdue"]:
+                return None
+            order["overdue"] = True
+            building = index.buildings.get(order["building_id"])
+            recipients = supervisors(index, building) if building else order["chain"][-1]
+            return Step("issue.overdue", actor="system", note="超过办结时限，督办", recipients=recipients)
+        if kind == "autoclose":
+            if order["status"] != "resolved" or order.get("resolved_at") != timer.get("resolved_at"):
+                return None
+            order["status"] = "closed"
+            order["closed_at"] = now
+            return Step("issue.closed", actor="system", note="办结后未回访，自动关闭")
+        return None

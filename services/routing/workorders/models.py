@@ -1,0 +1,111 @@
+"""Work-order schemas of the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+
+from louzhang.events import StaffRef
+from routing.workorders.states import Action, Status
+
+Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Acknowledge(_Body):
+    pass
+
+
+class Progress(_Body):
+    note: Note
+
+
+class Transfer(_Body):
+    building_id: Id | None = None
+    service_code: Id | None = None
+    staff_id: Id | None = None
+    reason: Note
+
+    @model_validator(mode="after")
+    def one_target(self) -> Transfer:
+        if self.building_id is None and self.service_code is None and self.staff_id is None:
+            raise ValueError("name at least one target: building_id, service_code or staff_id")
+        return self
+
+
+class Reject(_Body):
+    reason: Note
+    duplicate_of: Id | None = None
+
+
+BODIES: dict[Action, type[_Body]] = {
+    "acknowledge": Acknowledge,
+    "progress": Progress,
+    "resolve": Progress,
+    "transfer": Transfer,
+    "reject": Reject,
+}
+
+
+class TimelineEntry(BaseModel):
+    type: str
+    time: datetime
+    actor: str
+    note: str | None = None
+
+
+class WorkOrderRead(BaseModel):
+    issue_id: str
+    status: Status
+    title: str
+    building_id: str
+    service_code: str
+    grid_node: str
+    assignees: list[StaffRef]
+    escalation_level: int
+    chain: list[list[str]]
+    notified: list[str]
+    urgent: bool
+    created_at: datetime
+    acknowledge_due: datetime | None
+    acknowledge_overdue: bool
+    resolve_due: datetime | None
+    overdue: bool
+    reopened: int
+    duplicate_of: str | None = None
+    timeline: list[TimelineEntry]
+
+
+class WorkOrderPage(BaseModel):
+    items: list[WorkOrderRead]
+    next_cursor: str | None
+
+
+def to_read(order: dict[str, Any], staff_name: Any) -> dict[str, Any]:
+    return {
+        "issue_id": order["_id"],
+        "status": order["status"],
+        "title": order["title"],
+        "building_id": order["building_id"],
+        "service_code": order["service_code"],
+        "grid_node": order["grid_node"],
+        "assignees": [{"id": s, "name": staff_name(s)} for s in order["assignees"]],
+        "escalation_level": order["level"],
+        "chain": order["chain"],
+        "notified": order["notified"],
+        "urgent": order.get("urgent", False),
+        "created_at": order["submitted_at"],
+        "acknowledge_due": order.get("acknowledge_due"),
+        "acknowledge_overdue": order.get("acknowledge_overdue", False),
+        "resolve_due": order.get("resolve_due"),
+        "overdue": order.get("overdue", False),
+        "reopened": order.get("reopened", 0),
+        "duplicate_of": order.get("duplicate_of"),
+        "timeline": order["timeline"],
+    }

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from louzhang.auth import Caller, Principal, require
+from louzhang.paging import decode_cursor_text, page
+from routing.bootstrap import Routing, runtime
+from routing.workorders import states
+from routing.workorders.models import BODIES, WorkOrderPage, WorkOrderRead, to_read
+from routing.workorders.service import Forbidden, Invalid, NotFound
+
+router = APIRouter(prefix="/v1/workorders", tags=["work orders"])
+Runtime = Annotated[Routing, Depends(runtime)]
+Reader = Annotated[Principal, Depends(require("staff", "admin"))]
+
+
+@router.get("", response_model=WorkOrderPage, summary="Work orders within the caller's scope, newest first")
+async def list_workorders(
+    who: Reader,
+    routing: Runtime,
+    assignee: Annotated[str | None, Query(description="`me`, or a staff id")] = None,
+    status: states.Status | None = None,
+    building_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    index = await routing.workorders.index()
+    filters: dict[str, Any] = {}
+    if assignee is not None:
+        if assignee == "me" and who.is_admin:
+            raise RequestValidationError(
+                [{"loc": ["query", "assignee"], "msg": "the admin token is nobody's assignee", "type": "value_error"}]
+            )
+        filters["assignees"] = who.subject if assignee == "me" else assignee
+    if status is not None:
+        filters["status"] = status
+    if building_id is not None:
+        filters["building_id"] = building_id
+    after = decode_cursor_text(cursor) if cursor else None
+    orders, next_cursor = page(await routing.workorders.list(who, index, filters, limit, after), limit)
+    return {"items": [to_read(o, index.staff_name) for o in orders], "next_cursor": next_cursor}
+
+
+@router.get("/{issue_id}", response_model=WorkOrderRead, summary="One work order")
+async def get_workorder(issue_id: str, who: Reader, routing: Runtime) -> dict[str, Any]:
+    index = await routing.workorders.index()
+    try:
+        order = await routing.workorders.get(issue_id)
+    except NotFound as exc:
+        raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
+    if not routing.workorders.visible(who, order, index):
+        raise HTTPException(403, "this work order is outside your buildings")
+    return to_read(order, index.staff_name)
+
+
+def _action_doc(action: states.Action) -> dict[str, Any]:
+    allowed, target = states.ACTIONS[action]
+    schema = BODIES[action].model_json_schema()
+    return {
+        "summary": f"{action}: {' | '.join(sorted(allowed))} -> {target}",
+        "openapi_extra": {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}},
+    }
+
+
+async def _act(action: states.Action, issue_id: str, request: Request, who: Caller, routing: Routing) -> dict[str, Any]:
+    """Checked in the contract's order: 401 (dependency), 404, 403, 422, 409."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw or b"{}")
+        body = BODIES[action].model_validate(data).model_dump()
+        problem: RequestValidationError | None = None
+    except json.JSONDecodeError as exc:
+        problem = RequestValidationError([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}])
+    except ValidationError as exc:
+        problem = RequestValidationError(
+            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        )
+    try:
+        if problem is not None:
+            await routing.workorders.authorize(issue_id, who, action)
+            raise problem
+        order = await routing.workorders.act(issue_id, who, action, body)
+    except NotFound as exc:
+        raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except Invalid as exc:
+        raise RequestValidationError([{"loc": ["body", exc.loc], "msg": str(exc), "type": exc.kind}]) from exc
+    except states.NotAllowed as exc:
+        raise HTTPException(409, str(exc)) from exc
+    index = await routing.workorders.index()
+    return to_read(order, index.staff_name)
+
+
+def _register(action: states.Action) -> None:
+    async def endpoint(issue_id: str, request: Request, who: Caller, routing: Runtime) -> dict[str, Any]:
+        return await _act(action, issue_id, request, who, routing)
+
+    endpoint.__name__ = f"{action}_workorder"
+    router.post(f"/{{issue_id}}/{action}", response_model=WorkOrderRead, **_action_doc(action))(endpoint)
+
+
+for _action in states.ACTIONS:
+    _register(_action)

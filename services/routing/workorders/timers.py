@@ -1,0 +1,92 @@
+"""SLA timers kept in MongoDB and claimed with a lease, so that each fires once
+across restarts and with several routing replicas running."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from louzhang.outage import is_outage
+from louzhang.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["acknowledge", "resolve", "autoclose"]
+Timer = dict[str, Any]
+
+
+class Timers:
+    def __init__(self, store: Store, *, lease: timedelta = timedelta(seconds=15), poll_s: float = 0.25) -> None:
+        self.store = store
+        self.timers = store.col("timers")
+        self.lease = lease
+        self.poll_s = poll_s
+        self.owner = uuid.uuid4().hex
+
+    async def ensure_indexes(self) -> None:
+        await self.timers.create_index([("due", ASCENDING)])
+        await self.timers.create_index([("issue_id", ASCENDING)])
+
+    async def set(self, session: AsyncClientSession, issue_id: str, kind: Kind, due: datetime, **context: Any) -> None:
+        """Arm (or re-arm) the issue's timer of this kind."""
+        await self.timers.replace_one(
+            {"_id": f"{issue_id}:{kind}"},
+            {"issue_id": issue_id, "kind": kind, "due": due, "lease_until": due, "owner": None, **context},
+            upsert=True,
+            session=session,
+        )
+
+    async def clear(self, session: AsyncClientSession, issue_id: str, *kinds: Kind) -> None:
+        await self.timers.delete_many(
+            {"_id": {"$in": [f"{issue_id}:{k}" for k in kinds]}} if kinds else {"issue_id": issue_id}, session=session
+        )
+
+    async def claim(self) -> Timer | None:
+        now = utcnow()
+        return await self.timers.find_one_and_update(
+            {"due": {"$lte": now}, "lease_until": {"$lte": now}},
+            {"$set": {"lease_until": now + self.lease, "owner": self.owner}},
+            sort=[("due", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def release(self, session: AsyncClientSession, timer: Timer) -> None:
+        """Delete a claimed timer in the transaction of its effect; if its lease was lost
+        to another replica meanwhile, the transaction aborts and the effect is not applied."""
+        result = await self.timers.delete_one(
+            {"_id": timer["_id"], "owner": self.owner, "lease_until": timer["lease_until"]}, session=session
+        )
+        if result.deleted_count != 1:
+            raise LeaseLost(f"timer {timer['_id']} was re-armed or claimed by another replica")
+
+    async def run(self, fire: Callable[[Timer], Awaitable[None]]) -> None:
+        """Fire due timers for ever."""
+        pause = 0.2
+        while True:
+            try:
+                timer = await self.claim()
+                if timer is None:
+                    await asyncio.sleep(self.poll_s)
+                    continue
+                await fire(timer)
+                pause = 0.2
+            except LeaseLost as exc:
+                log.info("%s", exc)
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("timers waiting for an outage to end: %s", exc)
+                else:
+                    log.exception("firing a timer failed; it fires again when its lease ends")
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+
+class LeaseLost(Exception):
+    pass

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from prometheus_client import Counter
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -17,6 +18,8 @@ from louzhang.outage import is_outage
 from louzhang.store import Store, utcnow
 
 log = logging.getLogger(__name__)
+
+FIRED = Counter("louzhang_timers_fired_total", "SLA timers fired by this process", ["kind"])
 
 Kind = Literal["acknowledge", "resolve", "autoclose"]
 Timer = dict[str, Any]
@@ -76,6 +79,7 @@ class Timers:
                     await asyncio.sleep(self.poll_s)
                     continue
                 await fire(timer)
+                FIRED.labels(timer["kind"]).inc()
                 pause = 0.2
             except LeaseLost as exc:
                 log.info("%s", exc)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from louzhang.settings import ServiceSettings
 
@@ -16,3 +16,8 @@ class RoutingSettings(ServiceSettings):
     autoclose: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     # How long a claimed timer stays another replica's before it may be claimed again.
     timer_lease_s: float = Field(default=15.0, gt=0)
+
+    @field_validator("holidays_file", mode="before")
+    @classmethod
+    def unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value

@@ -12,7 +12,7 @@ from tests.support.directory import small_directory
 from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 
 # Second-scale clocks so that escalation, overdue and auto-close happen within a test.
-TEST_ENV = {"LOUZHANG_AUTOCLOSE": "PT4S", "LOUZHANG_TIMER_LEASE_S": "2"}
+TEST_ENV = {"LOUZHANG_AUTOCLOSE": "PT5S", "LOUZHANG_TIMER_LEASE_S": "2"}
 
 
 @pytest.fixture(scope="session")

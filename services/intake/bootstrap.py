@@ -22,7 +22,11 @@ class Intake(Runtime):
     def __init__(self, settings: IntakeSettings) -> None:
         super().__init__(settings)
         self.directory = DirectoryReplica(self.store)
-        self.issues = Issues(self.store)
+        self.issues = Issues(
+            self.store,
+            duplicate_window=settings.duplicate_window,
+            duplicate_similarity=settings.duplicate_similarity,
+        )
 
     async def setup(self) -> None:
         await self.issues.ensure_indexes()

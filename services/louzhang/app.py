@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from louzhang import asyncapi
@@ -96,6 +98,16 @@ def create_app(
         path = getattr(route, "path", "unmatched")
         REQUESTS.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - started)
         return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's answer to a body it cannot decode names nothing; say what is wrong.
+            return JSONResponse(
+                {"detail": [{"loc": ["body"], "msg": "the body is not valid UTF-8", "type": "json_invalid"}]},
+                status_code=422,
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def outage(request: Request, exc: Exception) -> Response:

@@ -79,6 +79,8 @@ class IssueSubmitted(_Data):
     submitted_by: Submitter
     # The directory version the submission was checked against.
     directory_version: int | None = None
+    # A recent issue at the same building and service with a near-identical description.
+    possible_duplicate_of: str | None = None
 
 
 class WorkOrderChanged(_Data):
@@ -102,9 +104,23 @@ class WorkOrderChanged(_Data):
     acknowledge_overdue: bool = False
     resolve_due: datetime | None = None
     overdue: bool = False
+    reopened: int = 0
     recipients: list[str] = []
     actor: str = "system"
     note: str | None = None
+    time: datetime
+
+
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+
+
+class IssueFeedback(_Data):
+    """回访: the submitter's (or a staff member's) verdict on a resolved issue."""
+
+    issue_id: str
+    satisfaction: Satisfaction
+    comment: str | None = None
+    actor: str
     time: datetime
 
 
@@ -138,6 +154,7 @@ WORK_ORDER_EVENTS = (
 SCHEMAS: dict[str, type[BaseModel]] = {
     "issue.submitted": IssueSubmitted,
     **{name: WorkOrderChanged for name in WORK_ORDER_EVENTS},
+    "issue.feedback": IssueFeedback,
     "directory.updated": DirectoryUpdated,
     "directory.contacts.updated": DirectoryContactsUpdated,
 }

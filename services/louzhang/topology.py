@@ -34,15 +34,15 @@ class Queue:
 QUEUES: tuple[Queue, ...] = (
     Queue("intake", "directory", ("directory.updated",)),
     Queue("intake", "workorders", WORK_ORDER_EVENTS),
-    Queue("routing", "issues", ("issue.submitted",)),
+    Queue("routing", "issues", ("issue.submitted", "issue.feedback")),
     Queue("notify", "directory", ("directory.updated", "directory.contacts.updated")),
     Queue("notify", "workorders", WORK_ORDER_EVENTS),
     Queue("reporting", "directory", ("directory.updated",)),
-    Queue("reporting", "issues", ("issue.submitted", *WORK_ORDER_EVENTS)),
+    Queue("reporting", "issues", ("issue.submitted", "issue.feedback", *WORK_ORDER_EVENTS)),
 )
 
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "intake": ("issue.submitted",),
+    "intake": ("issue.submitted", "issue.feedback"),
     "routing": (*WORK_ORDER_EVENTS, "directory.updated", "directory.contacts.updated"),
     "notify": (),
     "reporting": (),

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from louzhang import topology
 from louzhang.bus import Handler
-from louzhang.events import DirectoryUpdated, Event, IssueSubmitted, WorkOrderChanged
+from louzhang.events import DirectoryUpdated, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
 from reporting.readmodel import ReadModel
@@ -37,7 +37,7 @@ class Reporting(Runtime):
     async def on_directory(self, event: Event, data: DirectoryUpdated) -> None:
         await self.directory.apply(event, data)
 
-    async def on_issue(self, event: Event, data: IssueSubmitted | WorkOrderChanged) -> None:
+    async def on_issue(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
         await self.readmodel.apply(event, data)
 
     async def on_started(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.events import Event, IssueSubmitted, WorkOrderChanged
+from louzhang.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged
 from louzhang.store import Store
 
 Stage = dict[str, Any]
@@ -57,9 +57,21 @@ def fold_work_order(name: str, change: WorkOrderChanged) -> list[Stage]:
     if name in facts:
         field, op, value = facts[name]
         stage[field] = {op: [f"${field}", value]}
-    if name == "issue.reopened":
-        stage["reopened"] = {"$add": [{"$ifNull": ["$reopened", 0]}, 1]}
+    stage["reopened"] = {"$max": [{"$ifNull": ["$reopened", 0]}, change.reopened]}
     return [{"$set": stage}]
+
+
+def fold_feedback(verdict: IssueFeedback) -> list[Stage]:
+    """The latest feedback per issue counts."""
+    later = {"$gte": [verdict.time, {"$ifNull": ["$feedback_at", verdict.time]}]}
+    return [
+        {
+            "$set": {
+                "feedback": {"$cond": [later, verdict.satisfaction, "$feedback"]},
+                "feedback_at": {"$cond": [later, verdict.time, "$feedback_at"]},
+            }
+        }
+    ]
 
 
 class ReadModel:
@@ -73,9 +85,11 @@ class ReadModel:
         await self.issues.create_index([("building_id", 1), ("submitted_at", 1)])
         await self.events.create_index([("time", 1)])
 
-    async def apply(self, event: Event, data: IssueSubmitted | WorkOrderChanged) -> None:
+    async def apply(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
         if isinstance(data, IssueSubmitted):
             issue_id, pipeline = data.id, fold_submitted(data)
+        elif isinstance(data, IssueFeedback):
+            issue_id, pipeline = data.issue_id, fold_feedback(data)
         else:
             issue_id, pipeline = data.issue_id, fold_work_order(event.name, data)
 

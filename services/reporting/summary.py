@@ -53,6 +53,10 @@ async def summarize(
                 "resolved": _count({"$in": ["$status", DONE]}),
                 "closed": _count({"$eq": ["$status", "closed"]}),
                 "reopened": _count({"$gt": [{"$ifNull": ["$reopened", 0]}, 0]}),
+                "feedback": _count({"$gt": ["$feedback", None]}),
+                "satisfied": _count({"$eq": ["$feedback", "satisfied"]}),
+                "basically_satisfied": _count({"$eq": ["$feedback", "basically_satisfied"]}),
+                "dissatisfied": _count({"$eq": ["$feedback", "dissatisfied"]}),
                 "overdue_open": _count(
                     {
                         "$and": [

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from louzhang import topology
 from louzhang.bus import Handler
-from louzhang.events import Event, IssueSubmitted
+from louzhang.events import Event, IssueFeedback, IssueSubmitted
 from louzhang.runtime import Runtime
 from routing.directory.service import DirectoryVersions, demo_directory
 from routing.settings import RoutingSettings
@@ -36,10 +36,13 @@ class Routing(Runtime):
         await self.workorders.ensure_indexes()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
-        return [(topology.queue("routing", "issues"), self.on_issue_submitted)]
+        return [(topology.queue("routing", "issues"), self.on_issue)]
 
-    async def on_issue_submitted(self, event: Event, data: IssueSubmitted) -> None:
-        await self.workorders.dispatch_submitted(event, data)
+    async def on_issue(self, event: Event, data: IssueSubmitted | IssueFeedback) -> None:
+        if isinstance(data, IssueSubmitted):
+            await self.workorders.dispatch_submitted(event, data)
+        else:
+            await self.workorders.feedback(event, data)
 
     async def on_started(self) -> None:
         if await self.directory.latest_version() is None and self.settings.demo:

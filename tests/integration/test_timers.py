@@ -35,9 +35,7 @@ def assert_escalated_once_per_level(api: Api, issue_ids: list[str]) -> None:
 
 def fired(url: str) -> float:
     text = httpx.get(f"{url}/metrics").text
-    return sum(
-        float(line.split()[-1]) for line in text.splitlines() if line.startswith("louzhang_timers_fired_total{")
-    )
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("louzhang_timers_fired_total{"))
 
 
 def submit_many(api: Api, n: int) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from louzhang.events import Reporter, StaffRef
+from louzhang.events import Reporter, Satisfaction, StaffRef
 
 Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -26,6 +26,18 @@ class IssueCreate(BaseModel):
     media_urls: Annotated[list[AnyHttpUrl], Field(max_length=20)] = []
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     callback_url: AnyHttpUrl | None = None
+
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    satisfaction: Satisfaction
+    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Feedback(FeedbackCreate):
+    time: datetime
+    by: str
 
 
 class TimelineEntry(BaseModel):
@@ -57,6 +69,7 @@ class IssueRead(BaseModel):
     overdue: bool = False
     reopened: int = 0
     possible_duplicate_of: str | None = None
+    feedback: Feedback | None = None
     timeline: list[TimelineEntry] = []
 
 

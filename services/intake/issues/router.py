@@ -2,22 +2,73 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 
 from intake.bootstrap import Intake, runtime
-from intake.issues.models import IssueCreate, IssuePage, IssueRead, Status
-from intake.issues.service import to_read
+from intake.issues.idempotency import Conflict
+from intake.issues.models import FeedbackCreate, IssueCreate, IssuePage, IssueRead, Status
+from intake.issues.service import NotResolved, may_give_feedback, to_read
 from louzhang.auth import Caller
+from louzhang.bodies import parse_body
 
 router = APIRouter(prefix="/v1/issues", tags=["issues"])
 Runtime = Annotated[Intake, Depends(runtime)]
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Retry safely: the same key and body within 24 hours give the same issue (per token subject).",
+    ),
+]
+
+
 @router.post("", status_code=201, response_model=IssueRead, summary="Submit an issue")
-async def submit_issue(body: IssueCreate, who: Caller, intake: Runtime) -> dict[str, Any]:
+async def submit_issue(
+    body: IssueCreate, request: Request, who: Caller, intake: Runtime, key: IdempotencyKey = None
+) -> dict[str, Any]:
     index = intake.directory.require()
-    doc = await intake.issues.submit(who, body, index, intake.directory.version)
+    if key is None:
+        return to_read(await intake.issues.submit(who, body, index, intake.directory.version))
+    try:
+        claim, ref = await intake.issues.keys.claim(who, key, await request.json())
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if claim == "done":
+        doc = await intake.issues.get(ref, who, index)
+        if doc is None:
+            raise HTTPException(404, f"no issue {ref!r}")
+        return to_read(doc)
+    try:
+        doc = await intake.issues.submit(who, body, index, intake.directory.version, idempotency_record=ref)
+    except BaseException:
+        await intake.issues.keys.release(ref)
+        raise
     return to_read(doc)
+
+
+@router.post(
+    "/{issue_id}/feedback",
+    response_model=IssueRead,
+    summary="回访: satisfied or basically satisfied closes a resolved issue, dissatisfied reopens it",
+)
+async def give_feedback(issue_id: str, request: Request, who: Caller, intake: Runtime) -> dict[str, Any]:
+    """Checked in the contract's order: 401, 404, 403, 422, 409."""
+    index = intake.directory.index
+    doc = await intake.issues.get(issue_id, who, index)
+    if doc is None:
+        raise HTTPException(404, f"no issue {issue_id!r}")
+    if not may_give_feedback(who, doc, index):
+        raise HTTPException(403, "feedback comes from the submitting system, staff in scope or an admin")
+    verdict = parse_body(FeedbackCreate, await request.body())
+    try:
+        return to_read(await intake.issues.feedback(doc, who, verdict))
+    except NotResolved as exc:
+        raise HTTPException(409, str(exc)) from exc
 
 
 @router.get("/{issue_id}", response_model=IssueRead, summary="An issue's public status view")

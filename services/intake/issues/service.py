@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from fastapi.exceptions import RequestValidationError
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from intake.issues.models import IssueCreate
+from intake.issues.duplicates import possible_duplicate
+from intake.issues.idempotency import IdempotencyKeys
+from intake.issues.models import FeedbackCreate, IssueCreate
 from louzhang.auth import Principal
 from louzhang.directory import DirectoryIndex
-from louzhang.events import (
-    Event,
-    IssueSubmitted,
-    Submitter,
-    WorkOrderChanged,
-    new_event,
-)
+from louzhang.events import Event, IssueFeedback, IssueSubmitted, Submitter, WorkOrderChanged, new_event
 from louzhang.paging import decode_cursor, page
 from louzhang.store import Store, utcnow
 
@@ -67,19 +63,54 @@ def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
 
 
 class Issues:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, duplicate_window: timedelta, duplicate_similarity: float) -> None:
         self.store = store
         self.issues = store.col("issues")
+        self.keys = IdempotencyKeys(store)
+        self.duplicate_window = duplicate_window
+        self.duplicate_similarity = duplicate_similarity
 
     async def ensure_indexes(self) -> None:
         await self.issues.create_index([("submitted_by.subject", 1), ("_id", DESCENDING)])
         await self.issues.create_index([("building_id", 1), ("_id", DESCENDING)])
         await self.issues.create_index([("status", 1), ("_id", DESCENDING)])
+        await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
+        await self.keys.ensure_indexes()
 
-    async def submit(self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int) -> Doc:
+    async def _possible_duplicate(self, body: IssueCreate, now: datetime) -> str | None:
+        if not self.duplicate_window:
+            return None
+        recent = (
+            self.issues.find(
+                {
+                    "building_id": body.building_id,
+                    "service_code": body.service_code,
+                    "_id": {"$gte": ObjectId.from_datetime(now - self.duplicate_window)},
+                    "status": {"$ne": "rejected"},
+                },
+                {"description": 1},
+            )
+            .sort("_id", DESCENDING)
+            .limit(200)
+        )
+        candidates = [(str(d["_id"]), d["description"]) async for d in recent]
+        return possible_duplicate(body.description, candidates, self.duplicate_similarity)
+
+    async def submit(
+        self,
+        who: Principal,
+        body: IssueCreate,
+        index: DirectoryIndex,
+        version: int,
+        *,
+        idempotency_record: str | None = None,
+    ) -> Doc:
+        """Store the issue and its `issue.submitted` event in one transaction (and complete
+        the Idempotency-Key claim in it, when there is one)."""
         check_against_directory(body, index)
         issue_id = str(ObjectId())
         created = _now_ms()
+        duplicate_of = await self._possible_duplicate(body, created)
         fields = body.model_dump(mode="json")
         submitted = IssueSubmitted(
             id=issue_id,
@@ -87,6 +118,7 @@ class Issues:
             created_at=created,
             submitted_by=Submitter(kind=who.kind, subject=who.subject),
             directory_version=version,
+            possible_duplicate_of=duplicate_of,
         )
         event = new_event("issue.submitted", source="intake", subject=issue_id, data=submitted)
         doc: Doc = {
@@ -98,6 +130,7 @@ class Issues:
             "assignees": [],
             "escalation_level": 0,
             "reopened": 0,
+            "possible_duplicate_of": duplicate_of,
             "seq": 0,
             "timeline": [
                 {"type": "submitted", "time": created, "actor": who.subject, "note": None, "event_id": event.id}
@@ -107,6 +140,8 @@ class Issues:
         async def work(session: AsyncClientSession) -> None:
             await self.issues.insert_one(doc, session=session)
             await self.store.add_to_outbox([event], session)
+            if idempotency_record is not None:
+                await self.keys.complete(idempotency_record, issue_id, session)
 
         await self.store.transaction(work)
         return doc
@@ -150,11 +185,72 @@ class Issues:
                 "acknowledge_overdue",
                 "resolve_due",
                 "overdue",
+                "reopened",
                 "seq",
             }
         )
         snapshot["assignees"] = [a.model_dump() for a in change.assignees]
         await self.issues.update_one({"_id": oid, "seq": {"$lt": change.seq}}, {"$set": snapshot})
+
+    async def feedback(self, doc: Doc, who: Principal, verdict: FeedbackCreate) -> Doc:
+        """Record 回访 on a resolved issue with its `issue.feedback` event; the status moves at
+        once (closed, or in progress again) and routing's events confirm it."""
+        if doc["status"] != "resolved":
+            raise NotResolved(f"feedback is taken on resolved issues; this one is {doc['status']}")
+        now = _now_ms()
+        event = new_event(
+            "issue.feedback",
+            source="intake",
+            subject=str(doc["_id"]),
+            data=IssueFeedback(
+                issue_id=str(doc["_id"]),
+                satisfaction=verdict.satisfaction,
+                comment=verdict.comment,
+                actor=who.subject,
+                time=now,
+            ),
+        )
+        reopen = verdict.satisfaction == "dissatisfied"
+        note = SATISFACTION[verdict.satisfaction] + (f"：{verdict.comment}" if verdict.comment else "")
+        entry = {"type": "feedback", "time": now, "actor": who.subject, "note": note, "event_id": event.id}
+        change: Doc = {
+            "$set": {
+                "status": "in_progress" if reopen else "closed",
+                "feedback": {**verdict.model_dump(), "time": now, "by": who.subject},
+            },
+            "$push": {"timeline": entry},
+        }
+        if reopen:
+            change["$inc"] = {"reopened": 1}
+
+        async def work(session: AsyncClientSession) -> Doc | None:
+            updated = await self.issues.find_one_and_update(
+                {"_id": doc["_id"], "status": "resolved"}, change, return_document=ReturnDocument.AFTER, session=session
+            )
+            if updated is not None:
+                await self.store.add_to_outbox([event], session)
+            return updated
+
+        updated = await self.store.transaction(work)
+        if updated is None:
+            raise NotResolved("the issue changed meanwhile and is no longer resolved")
+        return updated
+
+
+SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+
+
+class NotResolved(Exception):
+    pass
+
+
+def may_give_feedback(who: Principal, doc: Doc, index: DirectoryIndex | None) -> bool:
+    """The submitting system, staff in scope, admin (contract: Issues)."""
+    if who.is_admin:
+        return True
+    if who.kind == "system":
+        return bool(doc["submitted_by"] == {"kind": "system", "subject": who.subject})
+    return who.kind == "staff" and index is not None and doc["building_id"] in index.scope(who.subject)
 
 
 def to_read(doc: Doc) -> Doc:

@@ -79,6 +79,7 @@ class WorkOrderRead(BaseModel):
     overdue: bool
     reopened: int
     duplicate_of: str | None = None
+    possible_duplicate_of: str | None = None
     timeline: list[TimelineEntry]
 
 
@@ -107,5 +108,6 @@ def to_read(order: dict[str, Any], staff_name: Any) -> dict[str, Any]:
         "overdue": order.get("overdue", False),
         "reopened": order.get("reopened", 0),
         "duplicate_of": order.get("duplicate_of"),
+        "possible_duplicate_of": order.get("possible_duplicate_of"),
         "timeline": order["timeline"],
     }

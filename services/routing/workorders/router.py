@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from louzhang.auth import Caller, Principal, require
+from louzhang.bodies import parse_body
 from louzhang.paging import decode_cursor_text, page
 from routing.bootstrap import Routing, runtime
 from routing.workorders import states
@@ -69,21 +68,12 @@ def _action_doc(action: states.Action) -> dict[str, Any]:
 
 async def _act(action: states.Action, issue_id: str, request: Request, who: Caller, routing: Routing) -> dict[str, Any]:
     """Checked in the contract's order: 401 (dependency), 404, 403, 422, 409."""
-    raw = await request.body()
     try:
-        data = json.loads(raw or b"{}")
-        body = BODIES[action].model_validate(data).model_dump()
-        problem: RequestValidationError | None = None
-    except json.JSONDecodeError as exc:
-        problem = RequestValidationError([{"loc": ["body"], "msg": f"invalid JSON: {exc}", "type": "json_invalid"}])
-    except ValidationError as exc:
-        problem = RequestValidationError(
-            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        )
+        body = parse_body(BODIES[action], await request.body()).model_dump()
+    except RequestValidationError:
+        await _authorize(routing, issue_id, who, action)
+        raise
     try:
-        if problem is not None:
-            await routing.workorders.authorize(issue_id, who, action)
-            raise problem
         order = await routing.workorders.act(issue_id, who, action, body)
     except NotFound as exc:
         raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
@@ -95,6 +85,16 @@ async def _act(action: states.Action, issue_id: str, request: Request, who: Call
         raise HTTPException(409, str(exc)) from exc
     index = await routing.workorders.index()
     return to_read(order, index.staff_name)
+
+
+async def _authorize(routing: Routing, issue_id: str, who: Principal, action: states.Action) -> None:
+    """404 and 403 come before a 422 for the body."""
+    try:
+        await routing.workorders.authorize(issue_id, who, action)
+    except NotFound as exc:
+        raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
 
 
 def _register(action: states.Action) -> None:

@@ -15,7 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from louzhang.auth import Principal
 from louzhang.directory import Building, DirectoryIndex, Service
-from louzhang.events import Event, IssueSubmitted, StaffRef, WorkOrderChanged, new_event
+from louzhang.events import Event, IssueFeedback, IssueSubmitted, StaffRef, WorkOrderChanged, new_event
 from louzhang.outage import Unavailable
 from louzhang.store import Store, utcnow
 from routing.directory.service import DirectoryVersions
@@ -71,6 +71,7 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         acknowledge_overdue=order.get("acknowledge_overdue", False),
         resolve_due=order.get("resolve_due"),
         overdue=order.get("overdue", False),
+        reopened=order.get("reopened", 0),
         recipients=step.recipients,
         actor=step.actor,
         note=step.note,
@@ -191,6 +192,7 @@ class WorkOrders:
             "callback_url": issue.callback_url,
             "overdue": False,
             "reopened": 0,
+            "possible_duplicate_of": issue.possible_duplicate_of,
             "timeline": [],
         }
         recipients = self._route(order, index, building, service, None, now)
@@ -333,6 +335,32 @@ class WorkOrders:
             order["reject_reason"] = body.get("reason")
             order["duplicate_of"] = body.get("duplicate_of")
             step.clear.extend(["acknowledge", "resolve", "autoclose"])
+
+    # ---- feedback (回访) ----------------------------------------------------
+
+    async def feedback(self, event: Event, verdict: IssueFeedback) -> None:
+        """Satisfied or basically satisfied closes a resolved work order; dissatisfied
+        reopens it (in progress again, its resolve deadline still running)."""
+
+        async def effect(session: AsyncClientSession) -> list[Event]:
+            order = await self.orders.find_one({"_id": verdict.issue_id}, session=session)
+            if order is None or order["status"] != "resolved":
+                return []  # feedback on a work order that has moved on meanwhile changes nothing
+            now = utcnow()
+            note = verdict.comment
+            if verdict.satisfaction == "dissatisfied":
+                order.update(status="in_progress", reopened=order.get("reopened", 0) + 1)
+                step = Step("issue.reopened", actor=verdict.actor, note=note, recipients=list(order["assignees"]))
+                step.clear.append("autoclose")
+                if not order.get("overdue"):
+                    step.arm.append(("resolve", order["resolve_due"], {}))
+            else:
+                order.update(status="closed", closed_at=now)
+                step = Step("issue.closed", actor=verdict.actor, note=note, clear=["autoclose"])
+            await self._save(session, order, step, await self.index(), now)
+            return []
+
+        await self.store.once("routing.feedback", event, effect)
 
     # ---- timers ----------------------------------------------------------
 

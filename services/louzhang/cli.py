@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 app = typer.Typer(help="Louzhang (楼长): run and operate the services.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+directory_app = typer.Typer(help="The directory (grid, buildings, staff, services).", no_args_is_help=True)
+app.add_typer(directory_app, name="directory")
+
+RoutingUrl = Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL", help="routing's base URL")]
 
 SERVICE_APPS = {
     "intake": "intake.main:create_app",
@@ -74,6 +78,91 @@ def token_create(
         raise typer.Exit(1)
     for key, value in r.json().items():
         typer.echo(f"{key}: {value}")
+
+
+@directory_app.command("import")
+def directory_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".yaml, .yml, .json or .xlsx")],
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only check the file; send nothing")] = False,
+) -> None:
+    """Check a directory file and make it the directory (needs LOUZHANG_ADMIN_TOKEN). Every problem is listed
+    with where it is; nothing is sent while there is one."""
+    import httpx
+
+    from louzhang.settings import ServiceSettings
+    from routing.directory.importer import check, load, report, summary
+    from routing.directory.service import counts
+
+    try:
+        loaded = load(file)
+    except ValueError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    doc, found = check(loaded)
+    if doc is None or found:
+        _problems(report(found, loaded.data, loaded.locate))
+    if loaded.sheets is not None:
+        typer.echo(
+            "note: a spreadsheet holds no contact channels: once imported, staff have the in-app inbox only", err=True
+        )
+    if dry_run:
+        typer.echo(f"{file}: no problems ({summary(counts(doc))}); dry run, nothing sent")
+        return
+    admin, _ = ServiceSettings().require_secrets()
+    url = f"{routing_url.rstrip('/')}/v1/directory"
+    try:
+        r = httpx.put(url, json=doc.model_dump(mode="json"), headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+    except httpx.TransportError as exc:
+        typer.echo(f"cannot reach routing at {routing_url}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        detail = r.json().get("detail") if r.status_code == 422 else None
+    except ValueError:  # not JSON: reported below as it came
+        detail = None
+    if isinstance(detail, list):
+        _problems(report(detail, loaded.data, loaded.locate), by="routing")
+    if r.status_code != 200:
+        typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
+        raise typer.Exit(1)
+    body = r.json()
+    typer.echo(f"directory version {body['version']}: {summary(body['counts'])}")
+
+
+def _problems(lines: list[str], by: str = "") -> NoReturn:
+    """Print the problem report and stop with exit code 1."""
+    for line in lines:
+        typer.echo(line)
+    found = f"{len(lines)} problem{'' if len(lines) == 1 else 's'}{f' found by {by}' if by else ''}"
+    typer.echo(f"{found}: nothing imported")
+    raise typer.Exit(1)
+
+
+@directory_app.command("export")
+def directory_export(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="a .yaml or .yml file to write")],
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
+) -> None:
+    """Write the current directory as YAML (channel secrets shown as ***; needs LOUZHANG_ADMIN_TOKEN)."""
+    import httpx
+
+    from louzhang.settings import ServiceSettings
+    from routing.directory.importer import export_yaml
+
+    if file.suffix.lower() not in (".yaml", ".yml"):
+        raise typer.BadParameter("the directory is exported as YAML: name a .yaml or .yml file", param_hint="FILE")
+    admin, _ = ServiceSettings().require_secrets()
+    try:
+        r = httpx.get(f"{routing_url.rstrip('/')}/v1/directory", headers={"Authorization": f"Bearer {admin}"})
+    except httpx.TransportError as exc:
+        typer.echo(f"cannot reach routing at {routing_url}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if r.status_code != 200:
+        typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
+        raise typer.Exit(1)
+    version, text = export_yaml(r.json())
+    file.write_text(text, encoding="utf-8")
+    typer.echo(f"directory version {version} written to {file}")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,21 @@ import httpx
 import pytest
 
 from tests.support.api import Api
-from tests.support.directory import small_directory
+from tests.support.directory import ENDPOINTS, small_directory
+from tests.support.endpoints import Endpoints, Mailbox
 from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 
 # Second-scale clocks so that escalation, overdue and auto-close happen within a test.
-TEST_ENV = {"LOUZHANG_AUTOCLOSE": "PT5S", "LOUZHANG_TIMER_LEASE_S": "2"}
+TEST_ENV = {
+    "LOUZHANG_AUTOCLOSE": "PT5S",
+    "LOUZHANG_TIMER_LEASE_S": "2",
+    # Quick retries, a small robot limit in a short window, and short leases on sends.
+    "LOUZHANG_NOTIFY_MAX_ATTEMPTS": "3",
+    "LOUZHANG_NOTIFY_BACKOFF_S": "0.2",
+    "LOUZHANG_NOTIFY_ROBOT_LIMIT": "3",
+    "LOUZHANG_NOTIFY_ROBOT_WINDOW_S": "3",
+    "LOUZHANG_NOTIFY_LEASE_S": "3",
+}
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +42,34 @@ def vhost() -> Iterator[Vhost]:
 
 
 @pytest.fixture(scope="session")
-def stack(mongod: Mongod, vhost: Vhost) -> Iterator[Stack]:
-    """The four services, with the small test directory loaded and every /readyz at 200."""
-    running = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env=TEST_ENV)
+def endpoints() -> Iterator[Endpoints]:
+    server = Endpoints()
+    server.start()
+    ENDPOINTS["url"] = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    server = Mailbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(mongod: Mongod, vhost: Vhost, endpoints: Endpoints, mailbox: Mailbox) -> Iterator[Stack]:
+    """The four services, with the small test directory loaded and every /readyz at 200;
+    notify's outside channels point at the loopback stand-ins."""
+    env = {
+        **TEST_ENV,
+        "LOUZHANG_WECOM_BASE_URL": endpoints.url,
+        "LOUZHANG_DINGTALK_BASE_URL": endpoints.url,
+        "LOUZHANG_SMTP_URL": mailbox.url,
+        "LOUZHANG_SMTP_FROM": "louzhang@example.org",
+    }
+    running = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env=env)
     running.start()
     api = Api(running)
     r = api.put("routing", "/v1/directory", json=small_directory())

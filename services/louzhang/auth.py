@@ -64,6 +64,26 @@ class Tokens:
             raise InvalidToken("invalid token")
         return Principal(kind, str(claims["sub"]))
 
+    def issue_ticket(self, staff_id: str, ttl: timedelta = timedelta(minutes=1)) -> str:
+        """A short-lived ticket to one staff member's inbox stream, for browsers (no headers in EventSource)."""
+        now = datetime.now(UTC)
+        claims = {"sub": staff_id, "kind": "ticket", "iat": now, "exp": now + ttl, "iss": ISSUER}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def verify_ticket(self, ticket: str) -> str:
+        """The staff id whose inbox the ticket opens."""
+        try:
+            claims = jwt.decode(
+                ticket, self._secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp"]}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("ticket expired") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("invalid ticket") from exc
+        if claims.get("kind") != "ticket":
+            raise InvalidToken("invalid ticket")
+        return str(claims["sub"])
+
     def signing_secret(self, client: str) -> str:
         """The secret that signs a system client's callbacks, derived so that any service can compute it."""
         return hmac.new(self._secret.encode(), f"callback:{client}".encode(), hashlib.sha256).hexdigest()

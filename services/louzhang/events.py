@@ -106,6 +106,9 @@ class WorkOrderChanged(_Data):
     overdue: bool = False
     reopened: int = 0
     recipients: list[str] = []
+    # Where the submitting system wants status changes, and who it is (its signing secret).
+    callback_url: str | None = None
+    submitted_by: Submitter | None = None
     actor: str = "system"
     note: str | None = None
     time: datetime
@@ -122,6 +125,20 @@ class IssueFeedback(_Data):
     comment: str | None = None
     actor: str
     time: datetime
+
+
+class NotificationOutcome(_Data):
+    """A delivery that was sent, or that failed for good."""
+
+    delivery_id: str
+    event_id: str
+    event: str
+    issue_id: str
+    recipient: str | None
+    channel: str
+    status: Literal["sent", "failed"]
+    attempts: int
+    last_error: str | None = None
 
 
 class DirectoryUpdated(_Data):
@@ -155,6 +172,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "issue.submitted": IssueSubmitted,
     **{name: WorkOrderChanged for name in WORK_ORDER_EVENTS},
     "issue.feedback": IssueFeedback,
+    "notification.sent": NotificationOutcome,
+    "notification.failed": NotificationOutcome,
     "directory.updated": DirectoryUpdated,
     "directory.contacts.updated": DirectoryContactsUpdated,
 }

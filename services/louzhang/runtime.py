@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from louzhang import topology
@@ -55,28 +55,36 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._start(), name=f"{self.name}-start"))
 
     async def _start(self) -> None:
-        pause = 0.5
-        while True:
-            try:
-                if not await self.store.ping():
-                    raise ConnectionError(f"MongoDB does not answer at {self.settings.mongo_url}")
-                await self.store.ensure_indexes()
-                await self.setup()
-                if not self.bus.connected:
-                    await self.bus.connect()
-                break
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                log.warning("%s waiting for its dependencies: %s", self.name, exc)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+        await self._until_done(self._connect, "connecting")
         for queue, handler in self.consumers():
             await self.bus.consume(queue, handler)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
-        await self.on_started()
+        await self._until_done(self.on_started, "starting")
         self.started.set()
         log.info("%s started", self.name)
+
+    async def _connect(self) -> None:
+        if not await self.store.ping():
+            raise ConnectionError(f"MongoDB does not answer at {self.settings.mongo_url}")
+        await self.store.ensure_indexes()
+        await self.setup()
+        if not self.bus.connected:
+            await self.bus.connect()
+
+    async def _until_done(self, step: Callable[[], Awaitable[None]], what: str) -> None:
+        """Retry a start-up step until it succeeds: the service stays up (not ready) meanwhile."""
+        pause = 0.5
+        while True:
+            try:
+                await step()
+                return
+            except Exception as exc:
+                if is_outage(exc):
+                    log.warning("%s %s: waiting for its dependencies: %s", self.name, what, exc)
+                else:
+                    log.exception("%s %s failed; trying again", self.name, what)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +19,7 @@ from pymongo.write_concern import WriteConcern
 
 from louzhang.bus import Bus
 from louzhang.events import Event
-from louzhang.outage import is_outage
+from louzhang.loops import run_forever
 
 log = logging.getLogger(__name__)
 
@@ -154,23 +153,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        pause = 0.2
-        while True:
-            try:
-                published = await self.publish_batch()
-                pause = 0.2
-            except Exception as exc:
-                if not is_outage(exc):
-                    log.exception("outbox relay failed")
-                else:
-                    log.warning("outbox relay waiting for an outage to end: %s", exc)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
-                continue
-            if published < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_s)
-                self._wake.clear()
+        await run_forever(self.publish_batch, name="outbox relay", idle_s=self.poll_s, wake=self._wake)
 
     async def publish_batch(self) -> int:
         outbox = self.store.outbox

@@ -39,12 +39,13 @@ QUEUES: tuple[Queue, ...] = (
     Queue("notify", "workorders", WORK_ORDER_EVENTS),
     Queue("reporting", "directory", ("directory.updated",)),
     Queue("reporting", "issues", ("issue.submitted", "issue.feedback", *WORK_ORDER_EVENTS)),
+    Queue("reporting", "notifications", ("notification.sent", "notification.failed")),
 )
 
 PUBLISHES: dict[str, tuple[str, ...]] = {
     "intake": ("issue.submitted", "issue.feedback"),
     "routing": (*WORK_ORDER_EVENTS, "directory.updated", "directory.contacts.updated"),
-    "notify": (),
+    "notify": ("notification.sent", "notification.failed"),
     "reporting": (),
 }
 

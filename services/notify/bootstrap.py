@@ -8,17 +8,12 @@ from fastapi import Request
 
 from louzhang import topology
 from louzhang.bus import Handler
-from louzhang.events import (
-    DirectoryContactsUpdated,
-    DirectoryUpdated,
-    Event,
-    WorkOrderChanged,
-)
+from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
-from louzhang.store import keep_newest
+from notify.deliveries.contacts import Contacts
+from notify.deliveries.service import Deliveries
 from notify.inbox.service import Inbox
-from notify.messages import compose
 from notify.settings import NotifySettings
 
 
@@ -29,11 +24,13 @@ class Notify(Runtime):
     def __init__(self, settings: NotifySettings) -> None:
         super().__init__(settings)
         self.directory = DirectoryReplica(self.store)
-        self.contacts = self.store.col("contacts")
+        self.contacts = Contacts(self.store)
         self.inbox = Inbox(self.store)
+        self.deliveries = Deliveries(self.store, self.tokens, settings, self.inbox, self.contacts)
 
     async def setup(self) -> None:
         await self.inbox.ensure_indexes()
+        await self.deliveries.ensure_indexes()
         await self.directory.refresh()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
@@ -45,19 +42,15 @@ class Notify(Runtime):
     async def on_directory(self, event: Event, data: DirectoryUpdated | DirectoryContactsUpdated) -> None:
         if isinstance(data, DirectoryUpdated):
             await self.directory.apply(event, data)
-            return
-        # Channels and their secrets stay here, with notify alone.
-        staff = [s.model_dump(mode="json") for s in data.staff]
-        await keep_newest(self.contacts, "current", data.version, {"staff": staff})
+        else:
+            await self.contacts.apply(event, data)
 
     async def on_work_order(self, event: Event, data: WorkOrderChanged) -> None:
-        if not data.recipients:
-            return
-        message = compose(event.name, data, self.directory.index, self.settings.public_url)
-        await self.inbox.deliver(event, data, message)
+        await self.deliveries.record(event, data, self.directory.index)
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "notify-directory")
+        self.spawn(self.deliveries.run(), "notify-deliveries")
 
     def holds_directory(self) -> bool:
         return self.directory.held

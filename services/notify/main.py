@@ -8,11 +8,12 @@ from notify.settings import NotifySettings
 
 
 def create_app() -> FastAPI:
+    from notify.deliveries.router import router as notifications_router
     from notify.inbox.router import router as inbox_router
 
     return create_service_app(
         Notify(NotifySettings()),
         title="Louzhang notify",
         description="Notifications to staff (inbox, WeCom, DingTalk, email, webhooks) and callbacks.",
-        routers=[inbox_router],
+        routers=[inbox_router, notifications_router],
     )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from louzhang.directory import DirectoryIndex
 from louzhang.events import WorkOrderChanged
+from notify.channels.base import Message
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -18,12 +18,6 @@ HEADLINES = {
     "issue.transferred": "工单改派",
     "issue.reopened": "工单重新办理",
 }
-
-
-@dataclass(frozen=True)
-class Message:
-    title: str
-    body: str
 
 
 def _local(t: datetime | None) -> str:

@@ -8,7 +8,14 @@ from fastapi import Request
 
 from louzhang import topology
 from louzhang.bus import Handler
-from louzhang.events import DirectoryUpdated, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged
+from louzhang.events import (
+    DirectoryUpdated,
+    Event,
+    IssueFeedback,
+    IssueSubmitted,
+    NotificationOutcome,
+    WorkOrderChanged,
+)
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
 from reporting.readmodel import ReadModel
@@ -32,6 +39,7 @@ class Reporting(Runtime):
         return [
             (topology.queue("reporting", "directory"), self.on_directory),
             (topology.queue("reporting", "issues"), self.on_issue),
+            (topology.queue("reporting", "notifications"), self.on_notification),
         ]
 
     async def on_directory(self, event: Event, data: DirectoryUpdated) -> None:
@@ -39,6 +47,9 @@ class Reporting(Runtime):
 
     async def on_issue(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
         await self.readmodel.apply(event, data)
+
+    async def on_notification(self, event: Event, data: NotificationOutcome) -> None:
+        await self.readmodel.keep(event)
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "reporting-directory")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from louzhang.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged
 from louzhang.store import Store
@@ -85,6 +86,15 @@ class ReadModel:
         await self.issues.create_index([("building_id", 1), ("submitted_at", 1)])
         await self.events.create_index([("time", 1)])
 
+    async def keep(self, event: Event, session: AsyncClientSession | None = None) -> None:
+        """Store the event as it came, so that the read models can be rebuilt by replaying them."""
+        doc = {"_id": event.id, "name": event.name, "time": event.time, "event": event.model_dump(mode="json")}
+        try:
+            await self.events.insert_one(doc, session=session)
+        except DuplicateKeyError:
+            if session is not None:
+                raise
+
     async def apply(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
         if isinstance(data, IssueSubmitted):
             issue_id, pipeline = data.id, fold_submitted(data)
@@ -94,11 +104,7 @@ class ReadModel:
             issue_id, pipeline = data.issue_id, fold_work_order(event.name, data)
 
         async def effect(session: AsyncClientSession) -> list[Event]:
-            # Kept so that the read models can be rebuilt by replaying them.
-            await self.events.insert_one(
-                {"_id": event.id, "name": event.name, "time": event.time, "event": event.model_dump(mode="json")},
-                session=session,
-            )
+            await self.keep(event, session)
             await self.issues.update_one({"_id": issue_id}, pipeline, upsert=True, session=session)
             return []
 

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+# Where the stand-ins for webhooks and robots listen (tests/support/endpoints.py), set by the
+# session fixture before the directory is loaded.
+ENDPOINTS = {"url": "http://127.0.0.1:9"}
+
 
 def small_directory() -> dict[str, Any]:
-    staff = [{"id": f"S{i:02}", "name": f"测试人员{i:02}"} for i in range(1, 13)]
-    staff[0]["channels"] = [{"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "hush"}]
+    hooks = ENDPOINTS["url"]
+    staff: list[dict[str, Any]] = [
+        {"id": f"S{i:02}", "name": f"测试人员{i:02}", "phone": f"138000000{i:02}"} for i in range(1, 13)
+    ]
+    staff[0]["channels"] = [{"type": "webhook", "url": f"{hooks}/hook/S01", "secret": "hush"}]
+    # The urgent services' officer hears on every channel; the head of B1's webhook always fails.
+    staff[4].update(
+        email="s05@example.org",
+        channels=[
+            {"type": "webhook", "url": f"{hooks}/hook/S05", "secret": "s05-secret"},
+            {"type": "wecom", "key": "wecom-S05"},
+            {"type": "dingtalk", "access_token": "ding-S05", "secret": "SECs05"},
+            {"type": "email"},
+        ],
+    )
+    staff[3]["channels"] = [{"type": "webhook", "url": f"{hooks}/fail/S04", "secret": "s04-secret"}]
     return {
         "roles": [{"code": "safety", "name": "安全保障员"}, {"code": "enterprise_service", "name": "企业服务员"}],
         "staff": staff,

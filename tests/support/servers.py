@@ -141,10 +141,10 @@ class Stack:
         for name in names or SERVICES:
             eventually(lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, what=f"{name} up")
 
-    def start_replica(self, service: str, label: str) -> str:
-        """Another process of `service`, on a port of its own; returns its base URL."""
+    def start_replica(self, service: str, label: str, env: dict[str, str] | None = None) -> str:
+        """Another process of `service`, on a port of its own, `env` added to the stack's; returns its base URL."""
         port = free_port()
-        self._spawn(service, label, {f"LOUZHANG_{service.upper()}_PORT": str(port)})
+        self._spawn(service, label, {f"LOUZHANG_{service.upper()}_PORT": str(port), **(env or {})})
         url = f"http://127.0.0.1:{port}"
         eventually(lambda: httpx.get(f"{url}/healthz").status_code == 200, what=f"{label} up")
         return url
@@ -186,4 +186,7 @@ class Stack:
         client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url)
         client.drop_database(self.db_name)
         client.close()
-        shutil.rmtree(self.logs, ignore_errors=True)
+        if os.environ.get("LOUZHANG_TEST_KEEP_LOGS"):
+            print(f"service logs kept in {self.logs}")
+        else:
+            shutil.rmtree(self.logs, ignore_errors=True)

@@ -104,9 +104,11 @@ class Issues:
         version: int,
         *,
         idempotency_record: str | None = None,
+        extra: Doc | None = None,
     ) -> Doc:
         """Store the issue and its `issue.submitted` event in one transaction (and complete
-        the Idempotency-Key claim in it, when there is one)."""
+        the Idempotency-Key claim in it, when there is one). `extra` fields are kept with
+        the issue (e.g. an Open311 request's lat/long) but are not part of the event."""
         check_against_directory(body, index)
         issue_id = str(ObjectId())
         created = _now_ms()
@@ -135,6 +137,7 @@ class Issues:
             "timeline": [
                 {"type": "submitted", "time": created, "actor": who.subject, "note": None, "event_id": event.id}
             ],
+            **(extra or {}),
         }
 
         async def work(session: AsyncClientSession) -> None:

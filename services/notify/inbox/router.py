@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from bson import ObjectId
+from bson.errors import InvalidId
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
-from louzhang.auth import Principal, require
+from louzhang.auth import InvalidToken, Principal, principal, require
 from louzhang.paging import decode_cursor, page
 from notify.bootstrap import Notify, runtime
 from notify.inbox.service import to_item
@@ -57,6 +62,62 @@ async def list_inbox(
     docs = await notify.inbox.list(owner, unread, limit, decode_cursor(cursor) if cursor else None)
     items, next_cursor = page(docs, limit)
     return {"items": [to_item(d) for d in items], "next_cursor": next_cursor}
+
+
+class Ticket(BaseModel):
+    ticket: str
+    expires_in: int
+
+
+@router.post("/ticket", response_model=Ticket, summary="A one-minute ticket for the stream, for browsers")
+async def stream_ticket(
+    who: Reader,
+    notify: Runtime,
+    staff_id: Annotated[str | None, Query(description="admin: whose inbox")] = None,
+) -> Ticket:
+    return Ticket(ticket=notify.tokens.issue_ticket(_staff_of(who, staff_id)), expires_in=60)
+
+
+async def _stream_owner(
+    request: Request,
+    notify: Runtime,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+    ticket: Annotated[str | None, Query(description="from POST /v1/inbox/ticket, for browsers")] = None,
+    staff_id: Annotated[str | None, Query(description="admin: whose inbox")] = None,
+) -> str:
+    if ticket is not None:
+        try:
+            return notify.tokens.verify_ticket(ticket)
+        except InvalidToken as exc:
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    who = await principal(request, credentials)
+    if who.kind == "system":
+        raise HTTPException(403, "system tokens have no inbox")
+    return _staff_of(who, staff_id)
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    summary="New notifications as Server-Sent Events (`event: notification`), resuming after Last-Event-ID",
+)
+async def stream_inbox(
+    owner: Annotated[str, Depends(_stream_owner)],
+    notify: Runtime,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    after = _after(last_event_id)
+    async for doc in notify.inbox.follow(owner, after):
+        yield ServerSentEvent(event="notification", data=to_item(doc), id=str(doc["_id"]))
+
+
+def _after(last_event_id: str | None) -> ObjectId | None:
+    if not last_event_id:
+        return None
+    try:
+        return ObjectId(last_event_id)
+    except InvalidId as exc:
+        raise HTTPException(400, "Last-Event-ID is not an id this stream sent") from exc
 
 
 @router.post("/{item_id}/read", response_model=InboxItem, summary="Mark an item read")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import DESCENDING, ReturnDocument
-from pymongo.errors import BulkWriteError
 
 from louzhang.events import Event, WorkOrderChanged
 from louzhang.store import Store, utcnow
-from notify.messages import Message
+from notify.channels.base import Message
 
 Doc = dict[str, Any]
-DUPLICATE_KEY = 11000
 
 
 class Inbox:
@@ -25,34 +25,20 @@ class Inbox:
         await self.items.create_index([("event_id", 1), ("staff_id", 1)], unique=True)
         await self.items.create_index([("staff_id", 1), ("read", 1), ("_id", DESCENDING)])
 
-    async def deliver(self, event: Event, change: WorkOrderChanged, message: Message) -> int:
-        """Add the items for the event's recipients; returns how many were new."""
-        now = utcnow()
-        docs = [
-            {
-                "_id": ObjectId(),
-                "event_id": event.id,
-                "staff_id": staff_id,
-                "issue_id": change.issue_id,
-                "event": event.name,
-                "level": change.escalation_level,
-                "title": message.title,
-                "body": message.body,
-                "created_at": now,
-                "read": False,
-            }
-            for staff_id in dict.fromkeys(change.recipients)
-        ]
-        if not docs:
-            return 0
-        try:
-            result = await self.items.insert_many(docs, ordered=False)
-            return len(result.inserted_ids)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(docs) - len(errors)
+    @staticmethod
+    def item(event: Event, change: WorkOrderChanged, message: Message, staff_id: str, now: datetime) -> Doc:
+        return {
+            "_id": ObjectId(),
+            "event_id": event.id,
+            "staff_id": staff_id,
+            "issue_id": change.issue_id,
+            "event": event.name,
+            "level": change.escalation_level,
+            "title": message.title,
+            "body": message.body,
+            "created_at": now,
+            "read": False,
+        }
 
     async def list(self, staff_id: str, unread: bool, limit: int, before: ObjectId | None) -> list[Doc]:
         query: Doc = {"staff_id": staff_id}
@@ -61,6 +47,23 @@ class Inbox:
         if before is not None:
             query["_id"] = {"$lt": before}
         return await self.items.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
+
+    async def follow(self, staff_id: str, after: ObjectId | None) -> AsyncIterator[Doc]:
+        """The staff member's new items as they are written (by any replica): those after
+        `after` first, then each new one. The change stream opens before the backlog is
+        read, so nothing written in between is missed."""
+        pipeline = [{"$match": {"operationType": "insert", "fullDocument.staff_id": staff_id}}]
+        async with await self.items.watch(pipeline) as changes:
+            last = after
+            if after is not None:
+                async for doc in self.items.find({"staff_id": staff_id, "_id": {"$gt": after}}).sort("_id", 1):
+                    last = doc["_id"]
+                    yield doc
+            async for change in changes:
+                doc = change["fullDocument"]
+                if last is None or doc["_id"] > last:
+                    last = doc["_id"]
+                    yield doc
 
     async def mark_read(self, item_id: str, staff_id: str | None) -> Doc | None:
         try:

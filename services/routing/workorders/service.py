@@ -73,6 +73,8 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         overdue=order.get("overdue", False),
         reopened=order.get("reopened", 0),
         recipients=step.recipients,
+        callback_url=order.get("callback_url"),
+        submitted_by=order.get("submitted_by"),
         actor=step.actor,
         note=step.note,
         time=now,

@@ -3,7 +3,6 @@ across restarts and with several routing replicas running."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,7 +13,7 @@ from prometheus_client import Counter
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.outage import is_outage
+from louzhang.loops import run_forever
 from louzhang.store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -71,25 +70,20 @@ class Timers:
 
     async def run(self, fire: Callable[[Timer], Awaitable[None]]) -> None:
         """Fire due timers for ever."""
-        pause = 0.2
-        while True:
+
+        async def step() -> int:
+            timer = await self.claim()
+            if timer is None:
+                return 0
             try:
-                timer = await self.claim()
-                if timer is None:
-                    await asyncio.sleep(self.poll_s)
-                    continue
                 await fire(timer)
-                FIRED.labels(timer["kind"]).inc()
-                pause = 0.2
             except LeaseLost as exc:
                 log.info("%s", exc)
-            except Exception as exc:
-                if is_outage(exc):
-                    log.warning("timers waiting for an outage to end: %s", exc)
-                else:
-                    log.exception("firing a timer failed; it fires again when its lease ends")
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 5.0)
+                return 1
+            FIRED.labels(timer["kind"]).inc()
+            return 1
+
+        await run_forever(step, name="timers", idle_s=self.poll_s)
 
 
 class LeaseLost(Exception):

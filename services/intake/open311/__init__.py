@@ -1,0 +1,1 @@
+"""Open311 GeoReport v2 (JSON and XML) under /open311/v2/, over intake's issues."""

@@ -1,0 +1,442 @@
+"""GeoReport v2 <-> Louzhang issues. Pure: no I/O, no FastAPI.
+
+- the directory's services as GeoReport services and service definitions (the
+  building is the required `building_id` attribute of every service);
+- an issue document as a GeoReport service request, with no personal data;
+- a POSTed form as an `IssueCreate`, or a `FormError` naming every bad parameter;
+- the query of `GET requests` as a MongoDB filter.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pydantic import ValidationError
+
+from intake.issues.models import IssueCreate
+from louzhang.directory import DirectoryIndex, Service
+from louzhang.events import Reporter
+from louzhang.times import parse_instant
+
+Doc = dict[str, Any]
+
+SOURCE = "open311"
+BUILDING_ATTRIBUTE = "building_id"
+TITLE_LENGTH = 50
+DESCRIPTION_LENGTH = 4000
+MAX_REQUESTS = 1000
+MAX_SPAN = timedelta(days=90)
+CLOSED = ("closed", "rejected")
+SERVICE_NOTICE = "已受理：问题已登记，将按楼长制派给楼宇的责任人员处理。"
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+# ---- errors -----------------------------------------------------------------
+
+
+class Open311Error(Exception):
+    """Answered as a GeoReport error array: one `{code, description}` per description."""
+
+    status = 400
+
+    def __init__(self, *descriptions: str) -> None:
+        super().__init__("; ".join(descriptions))
+        self.descriptions = list(descriptions)
+
+
+class BadRequest(Open311Error):
+    status = 400
+
+
+class FormError(BadRequest):
+    """A POSTed form that cannot become an issue."""
+
+
+class Forbidden(Open311Error):
+    status = 403
+
+
+class NotFound(Open311Error):
+    status = 404
+
+
+# ---- times and statuses ---------------------------------------------------------
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    """UTC with `Z`; milliseconds when there are any (so that a time read back is a usable bound)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:  # MongoDB keeps UTC
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC)
+    spec = "milliseconds" if value.microsecond else "seconds"
+    return value.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def status_of(status: str) -> str:
+    """GeoReport knows `open` and `closed`: closed and rejected issues are closed, the rest open."""
+    return "closed" if status in CLOSED else "open"
+
+
+# ---- services -------------------------------------------------------------------
+
+
+def service_description(service: Service) -> str:
+    return f"类别：{service.group or '未分类'}；责任部门：{service.department or '未指定'}"
+
+
+def service_entry(service: Service) -> Doc:
+    keywords = [k for k in (service.group, service.department, "紧急" if service.urgent else None) if k]
+    return {
+        "service_code": service.code,
+        "service_name": service.name,
+        "description": service_description(service),
+        "metadata": True,  # every service has the required building_id attribute
+        "type": "realtime",
+        "keywords": ", ".join(keywords),
+        "group": service.group,
+    }
+
+
+def service_definition(service: Service, index: DirectoryIndex) -> Doc:
+    return {
+        "service_code": service.code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": BUILDING_ATTRIBUTE,
+                "datatype": "singlevaluelist",
+                "required": True,
+                "datatype_description": "楼宇编号：取 values 中的 key（也可在 address_string 中填写楼宇名称或编号）",
+                "order": 1,
+                "description": "楼宇",
+                "values": [{"key": b.id, "name": b.name} for b in index.directory.buildings],
+            }
+        ],
+    }
+
+
+# ---- service requests -------------------------------------------------------------
+
+
+def _latest_step(doc: Doc) -> Doc | None:
+    steps = doc.get("timeline") or []
+    return max(steps, key=lambda s: s["time"]) if steps else None
+
+
+def request_entry(doc: Doc, index: DirectoryIndex | None) -> Doc:
+    """An issue as a GeoReport service request. No personal data: the reporter is never shown."""
+    service = index.services.get(doc["service_code"]) if index else None
+    building = index.buildings.get(doc["building_id"]) if index else None
+    latest = _latest_step(doc)
+    media = doc.get("media_urls") or []
+    location = doc.get("open311") or {}
+    return {
+        "service_request_id": str(doc["_id"]),
+        "status": status_of(doc["status"]),
+        "status_notes": latest.get("note") if latest else None,
+        "service_name": service.name if service else doc["service_code"],
+        "service_code": doc["service_code"],
+        "description": doc["description"],
+        "agency_responsible": service.department if service else None,
+        "service_notice": None,
+        "requested_datetime": rfc3339(doc["created_at"]),
+        "updated_datetime": rfc3339(latest["time"] if latest else doc["created_at"]),
+        "expected_datetime": rfc3339(doc.get("resolve_due")),
+        "address": building.name if building else doc["building_id"],
+        "address_id": doc["building_id"],
+        "zipcode": None,
+        "lat": location.get("lat"),
+        "long": location.get("long"),
+        "media_url": media[0] if media else None,
+    }
+
+
+def created_entry(doc: Doc) -> Doc:
+    """The answer to POST requests: the request exists at once, so its id is known (no token step)."""
+    return {"service_request_id": str(doc["_id"]), "service_notice": SERVICE_NOTICE, "account_id": None}
+
+
+def token_entry(doc: Doc) -> Doc:
+    request_id = str(doc["_id"])
+    return {"service_request_id": request_id, "token": request_id}
+
+
+# ---- POST requests: form -> IssueCreate ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submission:
+    issue: IssueCreate
+    lat: float | None = None
+    long: float | None = None
+
+    @property
+    def location(self) -> Doc | None:
+        return None if self.lat is None or self.long is None else {"lat": self.lat, "long": self.long}
+
+
+def parse_form_body(body: bytes, content_type: str | None) -> dict[str, str]:
+    """A form-encoded body as {name: first value}; blank values are kept (and mean absent)."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != FORM_TYPE and (media_type or body):
+        raise FormError(f"the body must be {FORM_TYPE} (got {media_type or 'no content type'})")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except ValueError as exc:
+        raise FormError("the form is not valid UTF-8") from exc
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form
+
+
+def _value(form: Mapping[str, str], name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    """`first_name last_name`; for Chinese names family name first and no space (李 + 明 = 李明)."""
+    if not first or not last:
+        return first or last
+    if _CJK.search(first + last):
+        return last + first
+    return f"{first} {last}"
+
+
+def title_of(description: str) -> str:
+    """GeoReport has no title: the first 50 characters of the description, whitespace folded."""
+    return " ".join(description.split())[:TITLE_LENGTH]
+
+
+def find_building(index: DirectoryIndex, value: str) -> tuple[str | None, int]:
+    """A building id by id or by exact name: (id, 1), or (None, how many names matched)."""
+    if value in index.buildings:
+        return value, 1
+    named = [b.id for b in index.directory.buildings if b.name == value]
+    return (named[0], 1) if len(named) == 1 else (None, len(named))
+
+
+def _building(form: Mapping[str, str], index: DirectoryIndex) -> tuple[str | None, list[str]]:
+    attribute = _value(form, f"attribute[{BUILDING_ATTRIBUTE}]")
+    if attribute is not None:
+        if attribute in index.buildings:
+            return attribute, []
+        return None, [f"attribute[{BUILDING_ATTRIBUTE}] {attribute!r} is not a known building"]
+    address_id = _value(form, "address_id")
+    if address_id is not None:
+        if address_id in index.buildings:
+            return address_id, []
+        return None, [f"address_id {address_id!r} is not a known building id"]
+    address = _value(form, "address_string")
+    if address is not None:
+        found, matches = find_building(index, address)
+        if found is not None:
+            return found, []
+        if matches:
+            return None, [f"address_string {address!r} names {matches} buildings; use attribute[{BUILDING_ATTRIBUTE}]"]
+        return None, [f"address_string {address!r} is no building's name or id"]
+    return None, [
+        f"a building is required: attribute[{BUILDING_ATTRIBUTE}] (see the service definition) "
+        "or address_string (a building's name or id)"
+    ]
+
+
+def _coordinate(form: Mapping[str, str], name: str, limit: float, errors: list[str]) -> float | None:
+    raw = _value(form, name)
+    if raw is None:
+        return None
+    try:
+        number = float(raw)
+    except ValueError:
+        errors.append(f"{name} {raw!r} is not a number")
+        return None
+    if not math.isfinite(number) or abs(number) > limit:
+        errors.append(f"{name} must be between -{limit:g} and {limit:g}")
+        return None
+    return number
+
+
+# The form's names for the reporter's fields.
+_REPORTER_FIELDS = {"name": "first_name/last_name", "phone": "phone", "email": "email"}
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return "media_url" if loc[:1] == ("media_urls",) else ".".join(str(p) for p in loc)
+
+
+def form_to_issue(form: Mapping[str, str], index: DirectoryIndex) -> Submission:
+    """The issue a GeoReport POST describes, or a `FormError` naming every bad parameter.
+    `api_key` is the caller's business and not looked at here."""
+    errors: list[str] = []
+    service_code = _value(form, "service_code")
+    if service_code is None:
+        errors.append("service_code is required")
+    elif service_code not in index.services:
+        errors.append(f"service_code {service_code!r} is not a known service")
+    building_id, problems = _building(form, index)
+    errors += problems
+    description = form.get("description") or ""
+    if not description.strip():
+        errors.append("description is required")
+    elif len(description) > DESCRIPTION_LENGTH:
+        errors.append(f"description is {len(description)} characters long; at most {DESCRIPTION_LENGTH} are taken")
+    email = _value(form, "email")
+    if email is not None and "@" not in email:
+        errors.append(f"email {email!r} is not an email address")
+    lat = _coordinate(form, "lat", 90, errors)
+    long = _coordinate(form, "long", 180, errors)
+    if (_value(form, "lat") is None) != (_value(form, "long") is None):
+        errors.append("lat and long are given together or not at all")
+    name = full_name(_value(form, "first_name"), _value(form, "last_name"))
+    phone = _value(form, "phone")
+    reporter = None
+    if name or phone or email:
+        try:
+            reporter = Reporter(name=name, phone=phone, email=email)
+        except ValidationError as exc:
+            errors += [f"{_REPORTER_FIELDS.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors()]
+    media_url = _value(form, "media_url")
+    issue = None
+    try:
+        issue = IssueCreate(
+            building_id=building_id or "-",
+            service_code=service_code or "-",
+            title=title_of(description) or "-",
+            description=description[:DESCRIPTION_LENGTH] or "-",
+            reporter=reporter,
+            source=SOURCE,
+            media_urls=[media_url] if media_url else [],
+        )
+    except ValidationError as exc:
+        # Presence and lengths were checked above, in clearer words, and stand-ins keep pydantic
+        # from repeating them: what is left is the media URL.
+        errors += [f"{_loc(e['loc'])}: {e['msg']}" for e in exc.errors()]
+    if errors:
+        raise FormError(*errors)
+    assert issue is not None
+    return Submission(issue=issue, lat=lat, long=long)
+
+
+# ---- GET requests: query -> filter -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    ids: list[str] | None = None
+    service_codes: list[str] = field(default_factory=list)
+    statuses: frozenset[str] = frozenset()
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _listed(values: Iterable[str]) -> list[str]:
+    """Values given several times, comma separated, or both; blanks dropped, order kept, no repeats."""
+    out: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if item and item not in out:
+                out.append(item)
+    return out
+
+
+def _instant(name: str, value: str, errors: list[str]) -> datetime | None:
+    try:
+        return parse_instant(value)
+    except ValueError:
+        errors.append(
+            f"{name} {value!r} is not a W3C date-time with a time zone (e.g. 2026-11-20T10:00:00+08:00 or ...Z)"
+        )
+        return None
+
+
+def parse_query(params: Mapping[str, list[str]], now: datetime) -> RequestQuery:
+    """`GET requests` parameters. `service_request_id` overrides the others; the dates default
+    to the 90 days before now, and one date alone spans 90 days from (or to) it."""
+    ids = _listed(params.get("service_request_id", []))
+    if ids:
+        if len(ids) > MAX_REQUESTS:
+            raise BadRequest(f"at most {MAX_REQUESTS} service_request_id values are taken")
+        return RequestQuery(ids=ids)
+    errors: list[str] = []
+    statuses = _listed(params.get("status", []))
+    for status in statuses:
+        if status not in ("open", "closed"):
+            errors.append(f"status {status!r} is neither open nor closed")
+    start_raw, end_raw = _listed(params.get("start_date", [])), _listed(params.get("end_date", []))
+    for name, given in (("start_date", start_raw), ("end_date", end_raw)):
+        if len(given) > 1:
+            errors.append(f"{name} is given more than once")
+    start = _instant("start_date", start_raw[0], errors) if start_raw else None
+    end = _instant("end_date", end_raw[0], errors) if end_raw else None
+    if start is not None and end is not None:
+        if start > end:
+            errors.append("start_date is after end_date")
+        elif end - start > MAX_SPAN:
+            errors.append("start_date and end_date may not span more than 90 days")
+    if errors:
+        raise BadRequest(*errors)
+    if start is None and end is None:
+        start = now - MAX_SPAN
+    elif start is None:
+        assert end is not None
+        start = end - MAX_SPAN
+    elif end is None:
+        end = start + MAX_SPAN
+    return RequestQuery(
+        service_codes=_listed(params.get("service_code", [])),
+        statuses=frozenset(statuses),
+        start=start,
+        end=end,
+    )
+
+
+# An issue's id is an ObjectId made just before its `created_at` (see Issues.submit), so the
+# id's embedded time (whole seconds) is at most `created_at` and trails it by well under a
+# second: an `_id` range around the dates selects the candidates from the `_id` index, and
+# the exact `created_at` bounds then apply to those alone.
+ID_SLACK = timedelta(seconds=5)
+
+
+def query_filter(query: RequestQuery) -> Doc:
+    if query.ids is not None:
+        oids = []
+        for request_id in query.ids:
+            try:
+                oids.append(ObjectId(request_id))
+            except (InvalidId, TypeError):
+                continue  # an id that cannot exist matches nothing
+        return {"_id": {"$in": oids}}
+    ids: Doc = {}
+    created: Doc = {}
+    if query.start is not None:
+        ids["$gte"] = ObjectId.from_datetime(query.start - ID_SLACK)
+        created["$gte"] = query.start
+    if query.end is not None:
+        ids["$lt"] = ObjectId.from_datetime(query.end + timedelta(seconds=1))
+        created["$lte"] = query.end
+    out: Doc = {}
+    if ids:
+        out["_id"] = ids
+        out["created_at"] = created
+    if query.service_codes:
+        out["service_code"] = {"$in": query.service_codes}
+    if query.statuses == {"open"}:
+        out["status"] = {"$nin": list(CLOSED)}
+    elif query.statuses == {"closed"}:
+        out["status"] = {"$in": list(CLOSED)}
+    return out

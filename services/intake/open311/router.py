@@ -1,0 +1,158 @@
+"""Open311 GeoReport v2 under /open311/v2/: thin routes over mapping (what) and formats (how).
+
+Every answer, errors included, is in the format the path ends with (`.json` or
+`.xml`); errors are GeoReport's array of `{code, description}`, never /v1's
+`{"detail": ...}`. Parameters are read as plain strings and checked here, so
+FastAPI's own validation never answers on these paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from intake.bootstrap import Intake, runtime
+from intake.open311 import formats, mapping, service
+from intake.open311.formats import Format
+from intake.open311.mapping import NotFound, Open311Error
+from louzhang.auth import Principal
+from louzhang.outage import is_outage
+from louzhang.store import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _format_of(request: Request) -> Format:
+    """The path's format for an error: its `fmt`, else its suffix (an unknown path), else JSON."""
+    fmt = request.path_params.get("fmt") or request.url.path.rsplit(".", 1)[-1]
+    return cast(Format, fmt) if fmt in formats.FORMATS else "json"
+
+
+def _errors(request: Request, status: int, descriptions: list[str], headers: dict[str, str] | None = None) -> Response:
+    body, media_type = formats.render_errors(
+        _format_of(request), [formats.error(status, d) for d in descriptions or ["error"]]
+    )
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
+class Open311Route(APIRoute):
+    """Turns every failure on an Open311 route into a GeoReport error array in the path's format."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Open311Error as exc:
+                return _errors(request, exc.status, exc.descriptions)
+            except RequestValidationError as exc:
+                # Issues.submit re-checks the directory: a building or service removed meanwhile.
+                return _errors(request, 400, [str(e.get("msg", e)) for e in exc.errors()])
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                log.warning("%s %s: dependency down: %s", request.method, request.url.path, exc)
+                message = "a dependency (database or broker) is unavailable; try again shortly"
+                return _errors(request, 503, [message], {"Retry-After": "5"})
+
+        return handle
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+Runtime = Annotated[Intake, Depends(runtime)]
+
+
+def _fmt(fmt: str) -> Format:
+    if fmt not in formats.FORMATS:
+        raise NotFound(f"unknown format {fmt!r}: use .json or .xml")
+    return fmt
+
+
+def _reply(fmt: Format, root: str, value: Any, status: int = 200) -> Response:
+    body, media_type = formats.render(fmt, root, value)
+    return Response(body, status_code=status, media_type=media_type)
+
+
+def _reader(request: Request, intake: Intake) -> Principal | None:
+    """None (anyone) under public read; else the api_key's principal (403 without one)."""
+    if intake.settings.open311_public_read:
+        return None
+    return service.principal_of(intake.tokens, request.query_params.get("api_key"))
+
+
+@router.get("/services.{fmt}", summary="GeoReport: the service list (the directory's services)")
+async def service_list(fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    _reader(request, intake)
+    index = intake.directory.require()
+    return _reply(f, "services", [mapping.service_entry(s) for s in index.directory.services])
+
+
+@router.get("/services/{service_code}.{fmt}", summary="GeoReport: a service definition (its building attribute)")
+async def service_definition(service_code: str, fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    _reader(request, intake)
+    index = intake.directory.require()
+    found = index.services.get(service_code)
+    if found is None:
+        raise NotFound(f"no service {service_code!r}")
+    return _reply(f, "service_definition", mapping.service_definition(found, index))
+
+
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    summary="GeoReport: submit a service request (form-encoded, api_key = a system token)",
+)
+async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    form = mapping.parse_form_body(await request.body(), request.headers.get("content-type"))
+    api_key = form.get("api_key") or request.query_params.get("api_key")
+    who = service.principal_of(intake.tokens, api_key, service.SUBMITTERS)
+    index = intake.directory.require()
+    submission = mapping.form_to_issue(form, index)
+    extra = {"open311": submission.location} if submission.location is not None else None
+    doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=extra)
+    return _reply(f, "service_requests", [mapping.created_entry(doc)], status=201)
+
+
+@router.get("/requests.{fmt}", summary="GeoReport: service requests, newest first (at most 1,000)")
+async def get_requests(fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    who = _reader(request, intake)
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    query = mapping.parse_query(params, utcnow())
+    docs = await service.find_requests(intake.issues.issues, mapping.query_filter(query), who)
+    index = intake.directory.index
+    return _reply(f, "service_requests", [mapping.request_entry(d, index) for d in docs])
+
+
+@router.get("/requests/{service_request_id}.{fmt}", summary="GeoReport: one service request (an array of one)")
+async def get_request(service_request_id: str, fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    who = _reader(request, intake)
+    doc = await service.find_request(intake.issues.issues, service_request_id, who)
+    if doc is None:
+        raise NotFound(f"no service request {service_request_id!r}")
+    return _reply(f, "service_requests", [mapping.request_entry(doc, intake.directory.index)])
+
+
+@router.get("/tokens/{token}.{fmt}", summary="GeoReport: the request of a token (here the token is the id)")
+async def get_token(token: str, fmt: str, request: Request, intake: Runtime) -> Response:
+    f = _fmt(fmt)
+    who = _reader(request, intake)
+    doc = await service.find_request(intake.issues.issues, token, who)
+    if doc is None:
+        raise NotFound(f"no service request for token {token!r}")
+    return _reply(f, "service_requests", [mapping.token_entry(doc)])
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+async def unknown(rest: str) -> Response:
+    raise NotFound(f"no GeoReport v2 resource {rest!r}")

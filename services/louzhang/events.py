@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from louzhang.directory import Directory, Staff
+from louzhang.enterprises import Enterprise
 
 SPEC_VERSION = "1.0"
 
@@ -141,6 +142,31 @@ class NotificationOutcome(_Data):
     last_error: str | None = None
 
 
+class EnterpriseUpdated(_Data):
+    """An enterprise created or changed; `version` grows with each change of one enterprise."""
+
+    version: int = Field(ge=1)
+    enterprise: Enterprise
+
+
+VisitKind = Literal["visit", "meeting", "call", "activity"]
+
+
+class VisitRecorded(_Data):
+    """联络走访: a visit, and the issues submitted from it."""
+
+    id: str
+    building_id: str
+    enterprise_id: str | None = None
+    visited_at: datetime
+    kind: VisitKind
+    notes: str | None = None
+    participants: list[str] = []
+    issue_ids: list[str] = []
+    recorded_by: Submitter
+    created_at: datetime
+
+
 class DirectoryUpdated(_Data):
     """The directory without contact channels, for every service."""
 
@@ -172,6 +198,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "issue.submitted": IssueSubmitted,
     **{name: WorkOrderChanged for name in WORK_ORDER_EVENTS},
     "issue.feedback": IssueFeedback,
+    "enterprise.updated": EnterpriseUpdated,
+    "visit.recorded": VisitRecorded,
     "notification.sent": NotificationOutcome,
     "notification.failed": NotificationOutcome,
     "directory.updated": DirectoryUpdated,

@@ -34,17 +34,19 @@ class Queue:
 QUEUES: tuple[Queue, ...] = (
     Queue("intake", "directory", ("directory.updated",)),
     Queue("intake", "workorders", WORK_ORDER_EVENTS),
+    Queue("intake", "enterprises", ("enterprise.updated",)),
     Queue("routing", "issues", ("issue.submitted", "issue.feedback")),
     Queue("notify", "directory", ("directory.updated", "directory.contacts.updated")),
     Queue("notify", "workorders", WORK_ORDER_EVENTS),
     Queue("reporting", "directory", ("directory.updated",)),
     Queue("reporting", "issues", ("issue.submitted", "issue.feedback", *WORK_ORDER_EVENTS)),
     Queue("reporting", "notifications", ("notification.sent", "notification.failed")),
+    Queue("reporting", "visits", ("enterprise.updated", "visit.recorded")),
 )
 
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "intake": ("issue.submitted", "issue.feedback"),
-    "routing": (*WORK_ORDER_EVENTS, "directory.updated", "directory.contacts.updated"),
+    "intake": ("issue.submitted", "issue.feedback", "visit.recorded"),
+    "routing": (*WORK_ORDER_EVENTS, "directory.updated", "directory.contacts.updated", "enterprise.updated"),
     "notify": ("notification.sent", "notification.failed"),
     "reporting": (),
 }

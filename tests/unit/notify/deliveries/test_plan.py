@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import random
 import statistics
 from typing import Any
@@ -99,7 +101,8 @@ def test_email_disabled_leaves_the_other_channels(work_order: WorkOrderChanged) 
 
 
 def test_callback_events_are_the_status_changes() -> None:
-    assert CALLBACK_EVENTS == set(WORK_ORDER_EVENTS) - {"issue.escalated", "issue.overdue"}
+    status_changes = set(WORK_ORDER_EVENTS) - {"issue.escalated", "issue.overdue"}
+    assert status_changes == CALLBACK_EVENTS
 
 
 @pytest.mark.parametrize("event", sorted(CALLBACK_EVENTS))
@@ -164,8 +167,6 @@ def test_issue_view_has_the_id_and_no_internals(work_order: WorkOrderChanged) ->
 
 
 def test_issue_view_is_json_ready(work_order: WorkOrderChanged) -> None:
-    import json
-
     view = issue_view(_change(work_order, callback_url=CALLBACK, recipients=["S1"]))
     assert json.loads(json.dumps(view, ensure_ascii=False)) == view
     assert CALLBACK not in json.dumps(view)
@@ -195,7 +196,7 @@ def test_retry_delay_doubles_on_average() -> None:
     means = [statistics.fmean(retry_delay(n, 1.0, rng) for _ in range(4000)) for n in range(1, 6)]
     for n, mean in enumerate(means, start=1):
         assert mean == pytest.approx(2 ** (n - 1), rel=0.02)
-    for earlier, later in zip(means, means[1:], strict=False):
+    for earlier, later in itertools.pairwise(means):
         assert later / earlier == pytest.approx(2.0, rel=0.04)
 
 

@@ -1,0 +1,49 @@
+"""An enterprise record (企业档案) as the services exchange it; routing owns them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from stdnum.cn import uscc as uscc_code
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class PlanItem(BaseModel):
+    """One line of the enterprise's 一企一策 plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=500)
+    owner: str | None = Field(default=None, max_length=64, description="a staff id")
+    due: date | None = None
+    done: bool = False
+
+
+class Enterprise(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Id
+    name: str = Field(min_length=1, max_length=200)
+    building_id: Id
+    uscc: str = Field(description="统一社会信用代码, 18 characters, check character verified")
+    industry: str | None = Field(default=None, max_length=100)
+    contact: Contact | None = None
+    plan: list[PlanItem] = Field(default=[], max_length=100)
+
+    @field_validator("uscc")
+    @classmethod
+    def valid_uscc(cls, value: str) -> str:
+        code = uscc_code.compact(value)
+        if not uscc_code.is_valid(code):
+            raise ValueError(f"{value!r} is not a valid 统一社会信用代码 (18 characters, the last a check character)")
+        return code

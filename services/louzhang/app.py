@@ -29,20 +29,26 @@ REQUESTS = Histogram(
 
 
 class BodyLimit:
-    """413 for a request body over the limit, declared or streamed."""
+    """413 for a request body over the limit, declared or streamed; `larger` raises the
+    limit for the paths starting with its keys (bulk uploads)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.larger = larger or {}
+
+    def limit_for(self, path: str) -> int:
+        return next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
-            await _too_large(scope, receive, send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _too_large(scope, receive, send, limit)
             return
         seen = 0
 
@@ -51,22 +57,22 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await _too_large(scope, receive, send)
+            await _too_large(scope, receive, send, limit)
 
 
 class _TooLarge(Exception):
     pass
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
     await response(scope, receive, send)
 
 
@@ -76,6 +82,7 @@ def create_app(
     title: str,
     description: str,
     routers: list[APIRouter],
+    body_limits: dict[str, int] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +95,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger=body_limits)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -52,8 +52,9 @@ class HttpChannel(Protocol):
 
 
 def check_status(status: int) -> None:
-    """Connection errors, timeouts, 5xx and 429 are retried; other 4xx fail at once."""
+    """Connection errors, timeouts, 5xx and 429 are retried; other 4xx fail at once. Redirects
+    are not followed (a signed POST is not re-sent elsewhere): they fail at once too."""
     if status == 429 or status >= 500:
         raise SendError(f"HTTP {status}", retryable=True)
-    if status >= 400:
+    if status >= 300:
         raise SendError(f"HTTP {status}", retryable=False)

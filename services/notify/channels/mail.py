@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
@@ -14,7 +14,8 @@ def compose(out: Outgoing, sender: str) -> EmailMessage:
     mail = EmailMessage()
     mail["From"] = sender
     mail["To"] = out.target["email"]
-    mail["Subject"] = out.message.title
+    # A header is one line: an issue title may hold line breaks.
+    mail["Subject"] = " ".join(out.message.title.split())
     mail["X-Louzhang-Delivery"] = out.delivery_id
     mail.set_content(out.message.body, charset="utf-8")
     return mail
@@ -30,8 +31,8 @@ class Email:
         self.host = parts.hostname
         self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
         self.tls = parts.scheme == "smtps"
-        self.username = parts.username
-        self.password = parts.password
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
 
     async def send(self, out: Outgoing) -> None:

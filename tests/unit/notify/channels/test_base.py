@@ -19,8 +19,8 @@ def test_429_and_5xx_are_retryable(status: int) -> None:
     assert caught.value.retryable is True
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413, 422, 451, 499])
-def test_other_4xx_are_not_retryable(status: int) -> None:
+@pytest.mark.parametrize("status", [301, 302, 307, 400, 401, 403, 404, 405, 409, 413, 422, 451, 499])
+def test_redirects_and_other_4xx_are_not_retryable(status: int) -> None:
     with pytest.raises(SendError) as caught:
         check_status(status)
     assert caught.value.retryable is False

@@ -98,12 +98,6 @@ def test_smtp_url_with_credentials() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: mail.Email keeps URL-encoded user/password as is (urlsplit does not unquote them), "
-    "so a password with '@', ':' or '/' cannot be configured",
-)
 def test_percent_encoded_credentials_are_decoded() -> None:
     channel = Email("smtp://robot%40example.org:p%40ss%2Fw%3Ard@mail.example.org:587", SENDER)
     assert (channel.username, channel.password) == ("robot@example.org", "p@ss/w:rd")
@@ -177,12 +171,6 @@ async def test_smtp_and_connection_errors_are_retried(
     assert caught.value.retryable is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG: a title with a line break (intake allows one) makes compose() raise ValueError, "
-    "which Email.send does not turn into a SendError",
-)
 async def test_a_title_with_a_line_break_does_not_escape_as_a_crash(
     monkeypatch: pytest.MonkeyPatch, make_outgoing: MakeOutgoing
 ) -> None:

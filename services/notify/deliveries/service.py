@@ -228,6 +228,10 @@ class Deliveries:
             error = exc
         except httpx.HTTPError as exc:
             error = SendError(f"{type(exc).__name__}: {exc}", retryable=True)
+        except Exception as exc:
+            # A bug in a channel must not stall the sender for ever: fail this delivery, visibly.
+            log.exception("sending delivery %s failed unexpectedly", docs[0]["_id"])
+            error = SendError(f"internal error: {exc!r}", retryable=False)
         await self._outcome(docs, error)
 
     async def _defer(self, docs: list[Doc], until: datetime) -> None:

@@ -10,14 +10,17 @@ from louzhang import topology
 from louzhang.bus import Handler
 from louzhang.events import (
     DirectoryUpdated,
+    EnterpriseUpdated,
     Event,
     IssueFeedback,
     IssueSubmitted,
     NotificationOutcome,
+    VisitRecorded,
     WorkOrderChanged,
 )
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
+from reporting.queries import Reports
 from reporting.readmodel import ReadModel
 from reporting.settings import ReportingSettings
 
@@ -30,6 +33,7 @@ class Reporting(Runtime):
         super().__init__(settings)
         self.directory = DirectoryReplica(self.store)
         self.readmodel = ReadModel(self.store)
+        self.reports = Reports(self.readmodel)
 
     async def setup(self) -> None:
         await self.readmodel.ensure_indexes()
@@ -40,12 +44,15 @@ class Reporting(Runtime):
             (topology.queue("reporting", "directory"), self.on_directory),
             (topology.queue("reporting", "issues"), self.on_issue),
             (topology.queue("reporting", "notifications"), self.on_notification),
+            (topology.queue("reporting", "visits"), self.on_issue),
         ]
 
     async def on_directory(self, event: Event, data: DirectoryUpdated) -> None:
         await self.directory.apply(event, data)
 
-    async def on_issue(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
+    async def on_issue(
+        self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback | EnterpriseUpdated | VisitRecorded
+    ) -> None:
         await self.readmodel.apply(event, data)
 
     async def on_notification(self, event: Event, data: NotificationOutcome) -> None:

@@ -29,17 +29,27 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else numerator / denominator
 
 
-def summary(
-    counts: Mapping[str, int], ack_seconds: Sequence[float] = (), resolve_seconds: Sequence[float] = ()
-) -> dict[str, Any]:
-    c = {name: int(counts.get(name, 0)) for name in COUNTS}
+def median_of(values: Sequence[float]) -> float | None:
+    return float(median(values)) if values else None
+
+
+def summary(counts: Mapping[str, Any], medians: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
+    """The contract's summary fields from counts and the two medians (seconds)."""
+    c = {name: int(counts.get(name) or 0) for name in COUNTS}
     return {
         **c,
         "response_rate": ratio(c["acknowledged"], c["total"]),
         "on_time_response_rate": ratio(c["acknowledged_on_time"], c["total"]),
         "resolution_rate": ratio(c["resolved"], c["total"]),
         "satisfaction_rate": ratio(c["satisfied"] + 0.9 * c["basically_satisfied"], c["feedback"]),
-        "median_ack_seconds": median(ack_seconds) if ack_seconds else None,
-        "median_resolve_seconds": median(resolve_seconds) if resolve_seconds else None,
+        "median_ack_seconds": medians[0],
+        "median_resolve_seconds": medians[1],
         "visit_coverage_rate": ratio(c["enterprises_visited"], c["enterprises"]),
     }
+
+
+def score(figures: Mapping[str, Any], weights: tuple[float, float, float]) -> float:
+    """考核排名 score: weighted response, resolution and satisfaction rates (a rate with
+    nothing to measure, null, counts as 0)."""
+    rates = (figures.get("response_rate"), figures.get("resolution_rate"), figures.get("satisfaction_rate"))
+    return sum(w * (r or 0.0) for w, r in zip(weights, rates, strict=True))

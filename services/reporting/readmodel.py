@@ -1,111 +1,171 @@
-"""The per-issue read model, folded from events in any order, each applied once."""
+"""Reporting's read models, fed only by events:
+
+- `reporting_issues`: one folded document per issue (see `fold`);
+- `reporting_cells`: counters per (day or month, building, service or "*"), kept in step
+  with the issue documents in the same transaction, so that a report over any window
+  sums a few thousand cells instead of scanning every issue;
+- `reporting_enterprises`, `reporting_visits`: for visit coverage;
+- `reporting_events`: every event as it came, for `louzhang reporting rebuild`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
+from pymongo.asynchronous.database import AsyncDatabase
 
-from louzhang.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged
+from louzhang.events import (
+    EnterpriseUpdated,
+    Event,
+    IssueFeedback,
+    IssueSubmitted,
+    VisitRecorded,
+    WorkOrderChanged,
+    parse_data,
+)
 from louzhang.store import Store
+from reporting import fold
+from reporting.windows import month_of
 
-Stage = dict[str, Any]
-SEQ = {"$ifNull": ["$seq", 0]}
-
-
-def fold_submitted(issue: IssueSubmitted) -> list[Stage]:
-    """Submission facts; the building and service only while no work-order snapshot holds newer ones."""
-    keep_if_dispatched = {"$gt": [SEQ, 0]}
-    return [
-        {
-            "$set": {
-                "submitted_at": issue.created_at,
-                "source": {"$literal": issue.source},
-                "building_id": {"$cond": [keep_if_dispatched, "$building_id", {"$literal": issue.building_id}]},
-                "service_code": {"$cond": [keep_if_dispatched, "$service_code", {"$literal": issue.service_code}]},
-                "status": {"$ifNull": ["$status", "received"]},
-                "seq": SEQ,
-            }
-        }
-    ]
+Doc = dict[str, Any]
+ALL = "*"
+NAMES = ("issues", "cells", "enterprises", "visits")
 
 
-def fold_work_order(name: str, change: WorkOrderChanged) -> list[Stage]:
-    """The latest snapshot wins by `seq`; first acknowledgement, first deadline, latest
-    resolution and the reopen count accumulate whatever the order."""
-    newer = {"$lt": [SEQ, change.seq]}
-
-    def latest(field: str, value: Any) -> Stage:
-        return {"$cond": [newer, {"$literal": value}, f"${field}"]}
-
-    snapshot = {
-        "status": change.status,
-        "building_id": change.building_id,
-        "service_code": change.service_code,
-        "resolve_due": change.resolve_due,
-        "overdue": change.overdue,
-        "assignees": [a.id for a in change.assignees],
-    }
-    stage: dict[str, Any] = {field: latest(field, value) for field, value in snapshot.items()}
-    stage["seq"] = {"$max": [SEQ, change.seq]}
-    facts: dict[str, tuple[str, str, datetime | None]] = {
-        "issue.assigned": ("first_ack_due", "$min", change.acknowledge_due),
-        "issue.acknowledged": ("acknowledged_at", "$min", change.time),
-        "issue.resolved": ("resolved_at", "$max", change.time),
-    }
-    if name in facts:
-        field, op, value = facts[name]
-        stage[field] = {op: [f"${field}", value]}
-    stage["reopened"] = {"$max": [{"$ifNull": ["$reopened", 0]}, change.reopened]}
-    return [{"$set": stage}]
-
-
-def fold_feedback(verdict: IssueFeedback) -> list[Stage]:
-    """The latest feedback per issue counts."""
-    later = {"$gte": [verdict.time, {"$ifNull": ["$feedback_at", verdict.time]}]}
-    return [
-        {
-            "$set": {
-                "feedback": {"$cond": [later, verdict.satisfaction, "$feedback"]},
-                "feedback_at": {"$cond": [later, verdict.time, "$feedback_at"]},
-            }
-        }
-    ]
+def cell_key(grain: str, period: datetime, building_id: str, service_code: str) -> str:
+    return f"{grain}|{period.date().isoformat()}|{building_id}|{service_code}"
 
 
 class ReadModel:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, suffix: str = "") -> None:
         self.store = store
-        self.issues = store.col("issues")
+        self.suffix = suffix
+        self.issues = store.col("issues" + suffix)
+        self.cells = store.col("cells" + suffix)
+        self.enterprises = store.col("enterprises" + suffix)
+        self.visits = store.col("visits" + suffix)
         self.events = store.col("events")
 
     async def ensure_indexes(self) -> None:
-        await self.issues.create_index([("submitted_at", 1)])
-        await self.issues.create_index([("building_id", 1), ("submitted_at", 1)])
-        await self.events.create_index([("time", 1)])
+        await self.issues.create_index([("submitted_at", ASCENDING)])
+        await self.issues.create_index([("building_id", ASCENDING), ("submitted_at", ASCENDING)])
+        await self.cells.create_index(
+            [("grain", ASCENDING), ("service_code", ASCENDING), ("period", ASCENDING), ("building_id", ASCENDING)]
+        )
+        await self.enterprises.create_index([("building_id", ASCENDING)])
+        await self.visits.create_index([("visited_at", ASCENDING)])
+        await self.visits.create_index([("building_id", ASCENDING), ("visited_at", ASCENDING)])
+        await self.events.create_index([("time", ASCENDING)])
+
+    # ---- applying events --------------------------------------------------
 
     async def keep(self, event: Event, session: AsyncClientSession | None = None) -> None:
-        """Store the event as it came, so that the read models can be rebuilt by replaying them."""
-        doc = {"_id": event.id, "name": event.name, "time": event.time, "event": event.model_dump(mode="json")}
-        try:
-            await self.events.insert_one(doc, session=session)
-        except DuplicateKeyError:
-            if session is not None:
-                raise
+        """Store the event as it came (once), for rebuilds."""
+        await self.events.update_one(
+            {"_id": event.id},
+            {"$setOnInsert": {"name": event.name, "time": event.time, "event": event.model_dump(mode="json")}},
+            upsert=True,
+            session=session,
+        )
 
-    async def apply(self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback) -> None:
+    async def apply(self, event: Event, data: Any, *, keep: bool = True) -> None:
+        """Fold one event into the read models, in one transaction with its storage."""
+
+        async def work(session: AsyncClientSession) -> None:
+            if keep:
+                await self.keep(event, session)
+            await self.fold_event(event.name, data, session)
+
+        await self.store.transaction(work)
+
+    async def fold_event(self, name: str, data: Any, session: AsyncClientSession | None) -> None:
+        if isinstance(data, EnterpriseUpdated):
+            e = data.enterprise
+            held = await self.enterprises.find_one({"_id": e.id}, {"version": 1}, session=session)
+            if held is None or held.get("version", 0) < data.version:
+                doc = {"version": data.version, "building_id": e.building_id, "name": e.name}
+                await self.enterprises.replace_one({"_id": e.id}, doc, upsert=True, session=session)
+            return
+        if isinstance(data, VisitRecorded):
+            await self.visits.update_one(
+                {"_id": data.id},
+                {
+                    "$setOnInsert": {
+                        "building_id": data.building_id,
+                        "enterprise_id": data.enterprise_id,
+                        "visited_at": data.visited_at,
+                        "kind": data.kind,
+                        "participants": data.participants,
+                    }
+                },
+                upsert=True,
+                session=session,
+            )
+            return
+        issue_id = data.id if isinstance(data, IssueSubmitted) else data.issue_id
+        old = await self.issues.find_one({"_id": issue_id}, session=session)
+        base = old or {"_id": issue_id}
         if isinstance(data, IssueSubmitted):
-            issue_id, pipeline = data.id, fold_submitted(data)
+            new = fold.fold_submitted(base, data)
         elif isinstance(data, IssueFeedback):
-            issue_id, pipeline = data.issue_id, fold_feedback(data)
+            new = fold.fold_feedback(base, data)
+        elif isinstance(data, WorkOrderChanged):
+            new = fold.fold_work_order(base, name, data)
         else:
-            issue_id, pipeline = data.issue_id, fold_work_order(event.name, data)
+            return
+        if new == old:
+            return
+        await self.issues.replace_one({"_id": issue_id}, new, upsert=True, session=session)
+        await self.add(fold.delta(old, new), session)
 
-        async def effect(session: AsyncClientSession) -> list[Event]:
-            await self.keep(event, session)
-            await self.issues.update_one({"_id": issue_id}, pipeline, upsert=True, session=session)
-            return []
+    async def add(self, changes: Mapping[fold.Cell, Mapping[str, int]], session: AsyncClientSession | None) -> None:
+        for cell, counters in changes.items():
+            for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
+                for service in (cell.service_code, ALL):
+                    await self.cells.update_one(
+                        {"_id": cell_key(grain, period, cell.building_id, service)},
+                        {
+                            "$inc": dict(counters),
+                            "$setOnInsert": {
+                                "grain": grain,
+                                "period": period,
+                                "building_id": cell.building_id,
+                                "service_code": service,
+                            },
+                        },
+                        upsert=True,
+                        session=session,
+                    )
 
-        await self.store.once("reporting.issues", event, effect)
+    # ---- rebuilding -------------------------------------------------------
+
+    async def replay(self, since: datetime | None = None, progress: Any = None) -> int:
+        """Fold every stored event (from `since`) into these collections, oldest first."""
+        query: Doc = {} if since is None else {"time": {"$gte": since}}
+        count = 0
+        async for stored in self.events.find(query).sort([("time", ASCENDING), ("_id", ASCENDING)]):
+            event = Event.model_validate(stored["event"])
+            try:
+                data = parse_data(event)
+            except ValueError:
+                continue
+            await self.apply(event, data, keep=False)
+            count += 1
+            if progress is not None:
+                progress(1)
+        return count
+
+
+async def swap_in(db: AsyncDatabase[Doc], store: Store, suffix: str) -> None:
+    """Put rebuilt collections in place of the live ones."""
+    for name in NAMES:
+        source = store.col(name + suffix).name
+        target = store.col(name).name
+        if source in await db.list_collection_names():
+            await db.client.admin.command(
+                "renameCollection", f"{db.name}.{source}", to=f"{db.name}.{target}", dropTarget=True
+            )

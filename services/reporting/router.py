@@ -1,61 +1,81 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, Query
 
-from louzhang.auth import Principal, require
-from louzhang.store import utcnow
-from louzhang.times import parse_instant
 from reporting.bootstrap import Reporting, runtime
-from reporting.summary import summarize
+from reporting.filters import ReportScope, Scope
+from reporting.kpis import score
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Reader = Annotated[Principal, Depends(require("staff", "admin"))]
-
-
-def _instant(name: str, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise RequestValidationError([{"loc": ["query", name], "msg": str(exc), "type": "datetime_parsing"}]) from exc
+Runtime = Annotated[Reporting, Depends(runtime)]
 
 
 @router.get("/summary", summary="The KPIs of issues submitted in [from, to) within the filter")
-async def get_summary(
-    who: Reader,
-    reporting: Annotated[Reporting, Depends(runtime)],
-    from_: Annotated[str | None, Query(alias="from", description="RFC 3339, or a date (00:00 Asia/Shanghai)")] = None,
-    to: Annotated[str | None, Query(description="RFC 3339, or a date; defaults to now")] = None,
-    grid_node: str | None = None,
-    building_id: str | None = None,
-    service_code: str | None = None,
+async def get_summary(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
+    return await reporting.reports.summary(scope.filter)
+
+
+def node_groups(scope: Scope) -> dict[str, set[str]]:
+    """Each child of the filter's grid node (the root when none) with its subtree's buildings."""
+    index = scope.index
+    parent = index.nodes[scope.grid_node] if scope.grid_node else index.directory.grid
+    allowed = scope.filter.buildings
+    groups = {}
+    for child in parent.children:
+        buildings = index.buildings_under(child.id)
+        if allowed is not None:
+            buildings &= allowed
+        groups[child.id] = buildings
+    return groups
+
+
+def names_for(scope: Scope, by: str) -> dict[str, str]:
+    index = scope.index
+    if by == "grid_node":
+        return {n.id: n.name for n in index.nodes.values()}
+    if by == "building_id":
+        return {b.id: b.name for b in index.buildings.values()}
+    if by == "service_code":
+        return {s.code: s.name for s in index.services.values()}
+    return {s.id: s.name for s in index.staff.values()}
+
+
+@router.get(
+    "/breakdown", summary="The summary fields per grid node (children of the filter's), building, service or assignee"
+)
+async def get_breakdown(
+    scope: ReportScope, reporting: Runtime, by: Literal["grid_node", "building", "service_code", "assignee"]
 ) -> dict[str, Any]:
-    index = reporting.directory.require()
-    if grid_node is not None and grid_node not in index.nodes:
-        raise HTTPException(404, f"no grid node {grid_node!r}")
-    if building_id is not None and building_id not in index.buildings:
-        raise HTTPException(404, f"no building {building_id!r}")
-    buildings: set[str] | None = None
-    if grid_node is not None:
-        buildings = index.buildings_under(grid_node)
-    if building_id is not None:
-        buildings = {building_id} & buildings if buildings is not None else {building_id}
-    if who.kind == "staff":
-        scope = index.scope(who.subject)
-        if buildings is None:
-            buildings = scope
-        elif not buildings <= scope:
-            raise HTTPException(403, "the filter reaches outside your buildings")
-    now = utcnow()
-    start, end = _instant("from", from_), _instant("to", to) or now
-    if start is not None and start >= end:
-        raise RequestValidationError(
-            [{"loc": ["query", "from"], "msg": "from must be before to", "type": "value_error"}]
-        )
-    return await summarize(
-        reporting.readmodel.issues, start=start, end=end, buildings=buildings, service_code=service_code, now=now
+    field = "building_id" if by == "building" else by
+    groups = node_groups(scope) if by == "grid_node" else None
+    rows = await reporting.reports.breakdown(scope.filter, field, names_for(scope, field), groups)
+    return {"items": rows}
+
+
+@router.get("/timeseries", summary="The summary fields per day, week (from Monday) or month, in Asia/Shanghai")
+async def get_timeseries(
+    scope: ReportScope, reporting: Runtime, interval: Literal["day", "week", "month"] = "day"
+) -> dict[str, Any]:
+    return {"items": await reporting.reports.timeseries(scope.filter, interval)}
+
+
+@router.get("/ranking", summary="考核排名: grid nodes by 0.1 × response + 0.5 × resolution + 0.4 × satisfaction")
+async def get_ranking(
+    scope: ReportScope,
+    reporting: Runtime,
+    weights: Annotated[
+        str | None, Query(description="response,resolution,satisfaction weights, e.g. 0.1,0.5,0.4")
+    ] = None,
+) -> dict[str, Any]:
+    w = reporting.settings.weights(weights)
+    rows = await reporting.reports.breakdown(
+        scope.filter, "grid_node", names_for(scope, "grid_node"), node_groups(scope)
     )
+    for row in rows:
+        row["score"] = score(row, w)
+    rows.sort(key=lambda r: (-r["score"], r["key"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return {"items": rows, "weights": {"response": w[0], "resolution": w[1], "satisfaction": w[2]}}

@@ -1,7 +1,28 @@
 from __future__ import annotations
 
+from fastapi.exceptions import RequestValidationError
+
 from louzhang.settings import ServiceSettings
 
 
 class ReportingSettings(ServiceSettings):
-    pass
+    # 考核排名 weights of the response, resolution and satisfaction rates.
+    ranking_weights: str = "0.1,0.5,0.4"
+
+    def weights(self, override: str | None = None) -> tuple[float, float, float]:
+        text = override or self.ranking_weights
+        try:
+            parts = tuple(float(x) for x in text.split(","))
+        except ValueError:
+            parts = ()
+        if len(parts) != 3 or any(p < 0 for p in parts):
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ["query", "weights"],
+                        "msg": "three non-negative numbers: response,resolution,satisfaction",
+                        "type": "value_error",
+                    }
+                ]
+            )
+        return parts[0], parts[1], parts[2]

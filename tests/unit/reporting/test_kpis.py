@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reporting.kpis import COUNTS, summary
+from reporting.kpis import COUNTS, median_of, summary
 
 RATES = ("response_rate", "on_time_response_rate", "resolution_rate", "satisfaction_rate", "visit_coverage_rate")
 
@@ -65,6 +65,6 @@ def test_each_rate_is_null_only_when_its_own_denominator_is_zero() -> None:
 
 
 def test_medians() -> None:
-    s = summary(COUNTS_10, ack_seconds=[30.0, 10.0, 20.0], resolve_seconds=[1.0, 2.0, 3.0, 10.0])
+    s = summary(COUNTS_10, (median_of([30.0, 10.0, 20.0]), median_of([1.0, 2.0, 3.0, 10.0])))
     assert s["median_ack_seconds"] == 20.0
     assert s["median_resolve_seconds"] == 2.5

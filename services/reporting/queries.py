@@ -1,0 +1,244 @@
+"""Reports over the read models: summary, breakdowns, time series, ranking."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reporting import counters as C
+from reporting import fold
+from reporting.readmodel import ALL, ReadModel
+from reporting.windows import Span, month_of, plan
+
+# Up to this many issues, medians are computed exactly from the issues; above, estimated.
+EXACT_MEDIANS_UP_TO = 10_000
+
+Doc = dict[str, Any]
+Key = Callable[[Doc], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Filter:
+    start: datetime | None
+    end: datetime
+    buildings: frozenset[str] | None  # None: every building
+    service_code: str | None
+
+
+def _spans(spans: list[Span]) -> list[Doc]:
+    return [{"period": {"$gte": a, "$lt": b}} for a, b in spans]
+
+
+class Reports:
+    def __init__(self, model: ReadModel) -> None:
+        self.model = model
+
+    async def _cells(self, f: Filter, grain: str, spans: list[Span], by_service: bool) -> list[Doc]:
+        if not spans:
+            return []
+        query: Doc = {"grain": grain, "$or": _spans(spans)}
+        if f.service_code is not None:
+            query["service_code"] = f.service_code
+        else:
+            query["service_code"] = {"$ne": ALL} if by_service else ALL
+        if f.buildings is not None:
+            query["building_id"] = {"$in": sorted(f.buildings)}
+        return await self.model.cells.find(query, {"_id": 0, "grain": 0}).to_list()
+
+    def _issue_query(self, f: Filter, spans: list[tuple[datetime | None, datetime]]) -> Doc:
+        query: Doc = {
+            "$or": [{"submitted_at": {"$gte": a, "$lt": b} if a else {"$lt": b}} for a, b in spans],
+            "status": {"$ne": "rejected"},
+        }
+        if f.buildings is not None:
+            query["building_id"] = {"$in": sorted(f.buildings)}
+        if f.service_code is not None:
+            query["service_code"] = f.service_code
+        return query
+
+    async def _raw(self, f: Filter, spans: list[Span]) -> list[Doc]:
+        if not spans:
+            return []
+        return await self.model.issues.find(self._issue_query(f, list(spans))).to_list()
+
+    async def grouped(
+        self, f: Filter, key: Callable[[Doc], str | None], *, by_service: bool = False, months: bool = True
+    ) -> dict[str, C.Counters]:
+        """Counters of the population grouped by `key` (applied to cells and to issues alike:
+        `building_id`, `service_code`, `period` are fields of both)."""
+        p = plan(f.start, f.end)
+        if not months:
+            p.days.extend(p.months)
+            p.months = []
+        day_cells, month_cells, raw = await asyncio.gather(
+            self._cells(f, "day", p.days, by_service),
+            self._cells(f, "month", p.months, by_service),
+            self._raw(f, p.raw),
+        )
+        groups: dict[str, C.Counters] = defaultdict(dict)
+        for cell in (*day_cells, *month_cells):
+            k = key(cell)
+            if k is not None:
+                C.add(groups[k], cell)
+        for doc in raw:
+            part = fold.contribution(doc)
+            if part is None:
+                continue
+            where, counts = part
+            k = key({"building_id": where.building_id, "service_code": where.service_code, "period": where.day})
+            if k is not None:
+                C.add(groups[k], C.flat(counts))
+        return dict(groups)
+
+    async def exact_durations(
+        self, f: Filter, key: Callable[[Doc], Iterable[str]]
+    ) -> dict[str, tuple[list[float], list[float]]] | None:
+        """Acknowledge and resolve durations per group, when the population is small enough
+        for exact medians; None otherwise."""
+        query = self._issue_query(f, [(f.start, f.end)])
+        if await self.model.issues.count_documents(query, limit=EXACT_MEDIANS_UP_TO + 1) > EXACT_MEDIANS_UP_TO:
+            return None
+        projection = {
+            "submitted_at": 1,
+            "acknowledged_at": 1,
+            "resolved_at": 1,
+            "status": 1,
+            "building_id": 1,
+            "service_code": 1,
+            "assignees": 1,
+        }
+        out: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        async for doc in self.model.issues.find(query, projection):
+            for k in key(doc):
+                ack, res = out[k]
+                if doc.get("acknowledged_at"):
+                    ack.append((doc["acknowledged_at"] - doc["submitted_at"]).total_seconds())
+                if doc.get("status") in fold.DONE and doc.get("resolved_at"):
+                    res.append((doc["resolved_at"] - doc["submitted_at"]).total_seconds())
+        return dict(out)
+
+    # ---- visit coverage ---------------------------------------------------
+
+    async def coverage(self, f: Filter, key: Callable[[Doc], str | None]) -> dict[str, Doc]:
+        """enterprises, enterprises_visited and visits per group (by building-level key)."""
+        where: Doc = {} if f.buildings is None else {"building_id": {"$in": sorted(f.buildings)}}
+        when: Doc = {"$lt": f.end} if f.start is None else {"$gte": f.start, "$lt": f.end}
+        enterprises = await self.model.enterprises.find(where, {"building_id": 1}).to_list()
+        visits = await self.model.visits.find(
+            {**where, "visited_at": when}, {"building_id": 1, "enterprise_id": 1}
+        ).to_list()
+        home = {e["_id"]: e["building_id"] for e in enterprises}
+        out: dict[str, Doc] = defaultdict(lambda: {"enterprises": 0, "visits": 0, "visited": set()})
+        for e in enterprises:
+            k = key({"building_id": e["building_id"]})
+            if k is not None:
+                out[k]["enterprises"] += 1
+        for v in visits:
+            k = key({"building_id": v["building_id"]})
+            if k is None:
+                continue
+            out[k]["visits"] += 1
+            if v.get("enterprise_id") in home and key({"building_id": home[v["enterprise_id"]]}) == k:
+                out[k]["visited"].add(v["enterprise_id"])
+        return {
+            k: {"enterprises": v["enterprises"], "visits": v["visits"], "enterprises_visited": len(v["visited"])}
+            for k, v in out.items()
+        }
+
+    # ---- the reports ------------------------------------------------------
+
+    async def summary(self, f: Filter) -> dict[str, Any]:
+        groups, exact, cover = await asyncio.gather(
+            self.grouped(f, lambda _: "all"),
+            self.exact_durations(f, lambda _: ["all"]),
+            self.coverage(f, lambda _: "all"),
+        )
+        counts = C.add(dict(groups.get("all", {})), cover.get("all", {}))
+        return C.figures(counts, exact=(exact or {}).get("all", ([], [])) if exact is not None else None)
+
+    async def breakdown(
+        self, f: Filter, by: str, names: dict[str, str], building_groups: dict[str, set[str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows per key; `building_groups` maps each grid node to its buildings (by=grid_node)."""
+        if by == "assignee":
+            return await self._by_assignee(f, names)
+        key, issue_key, keys = _keys(f, by, names, building_groups)
+        groups, exact = await asyncio.gather(
+            self.grouped(f, key, by_service=by == "service_code"), self.exact_durations(f, issue_key)
+        )
+        cover = await self.coverage(f, key) if by != "service_code" else {}
+        rows = []
+        for k in dict.fromkeys([*keys, *groups]):
+            counts = C.add(dict(groups.get(k, {})), cover.get(k, {}))
+            figures = C.figures(counts, exact=(exact.get(k, ([], [])) if exact is not None else None))
+            if by == "service_code":
+                figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
+            rows.append({"key": k, "name": names.get(k, k), **figures})
+        return rows
+
+    async def _by_assignee(self, f: Filter, names: dict[str, str]) -> list[dict[str, Any]]:
+        """An issue counts under each of its current assignees (from the issues themselves)."""
+        groups: dict[str, C.Counters] = defaultdict(dict)
+        durations: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        async for doc in self.model.issues.find(self._issue_query(f, [(f.start, f.end)])):
+            part = fold.contribution(doc)
+            if part is None:
+                continue
+            for staff_id in doc.get("assignees", []):
+                C.add(groups[staff_id], C.flat(part[1]))
+                ack, res = durations[staff_id]
+                if doc.get("acknowledged_at"):
+                    ack.append((doc["acknowledged_at"] - doc["submitted_at"]).total_seconds())
+                if doc.get("status") in fold.DONE and doc.get("resolved_at"):
+                    res.append((doc["resolved_at"] - doc["submitted_at"]).total_seconds())
+        rows = []
+        for staff_id in sorted(groups):
+            figures = C.figures(groups[staff_id], exact=durations[staff_id])
+            figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
+            rows.append({"key": staff_id, "name": names.get(staff_id, staff_id), **figures})
+        return rows
+
+    async def timeseries(self, f: Filter, interval: str) -> list[dict[str, Any]]:
+        """Buckets of day, week (from Monday) or month, in Asia/Shanghai."""
+
+        def bucket(d: Doc) -> str:
+            day: datetime = d["period"].astimezone(fold.SHANGHAI)
+            if interval == "week":
+                day = day - timedelta(days=day.weekday())
+            elif interval == "month":
+                day = month_of(day)
+            return day.date().isoformat()
+
+        groups = await self.grouped(f, bucket, months=interval == "month")
+        rows = []
+        for k in sorted(groups):
+            rows.append({"period": k, **C.figures(groups[k])})
+        return rows
+
+
+def _keys(
+    f: Filter, by: str, names: dict[str, str], building_groups: dict[str, set[str]] | None
+) -> tuple[Callable[[Doc], str | None], Callable[[Doc], Iterable[str]], list[str]]:
+    """How to group cells and issues for a breakdown, and the rows to show even when empty."""
+    if by == "grid_node":
+        assert building_groups is not None
+        owner = {b: node for node, buildings in building_groups.items() for b in buildings}
+
+        def node_of(d: Doc) -> str | None:
+            return owner.get(d.get("building_id", ""))
+
+        return node_of, lambda d: [k] if (k := node_of(d)) else [], list(building_groups)
+    field = "building_id" if by == "building_id" else "service_code"
+
+    def value(d: Doc) -> str | None:
+        return d.get(field)
+
+    if by == "building_id":
+        keys = sorted(f.buildings) if f.buildings is not None else sorted(names)
+    else:
+        keys = [f.service_code] if f.service_code else sorted(names)
+    return value, lambda d: [d[field]] if d.get(field) else [], keys

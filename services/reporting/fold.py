@@ -27,7 +27,7 @@ Doc = dict[str, Any]
 
 def fold_submitted(doc: Doc, issue: IssueSubmitted) -> Doc:
     new = dict(doc)
-    new.update(submitted_at=issue.created_at, source=issue.source)
+    new.update(submitted_at=issue.created_at, source=issue.source, title=issue.title)
     if not new.get("seq"):
         new.update(building_id=issue.building_id, service_code=issue.service_code, status="received", seq=0)
     return new
@@ -47,6 +47,7 @@ def fold_work_order(doc: Doc, name: str, change: WorkOrderChanged) -> Doc:
         new.update(
             seq=change.seq,
             status=change.status,
+            title=change.title,
             building_id=change.building_id,
             service_code=change.service_code,
             grid_node=change.grid_node,

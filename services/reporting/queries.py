@@ -16,6 +16,7 @@ from reporting.windows import Span, month_of, plan
 
 # Up to this many issues, medians are computed exactly from the issues; above, estimated.
 EXACT_MEDIANS_UP_TO = 10_000
+OPEN_NOT = [*fold.DONE, "rejected"]
 
 Doc = dict[str, Any]
 Key = Callable[[Doc], Iterable[str]]
@@ -201,6 +202,25 @@ class Reports:
             figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
             rows.append({"key": staff_id, "name": names.get(staff_id, staff_id), **figures})
         return rows
+
+    async def overdue(self, f: Filter, limit: int = 500) -> list[Doc]:
+        """Open issues past their resolve deadline (督办), the longest overdue first."""
+        query = {
+            **self._issue_query(f, [(f.start, f.end)]),
+            "overdue": True,
+            "status": {"$nin": [*fold.DONE, "rejected"]},
+        }
+        return await self.model.issues.find(query).sort("resolve_due", 1).limit(limit).to_list()
+
+    async def open_issues(self, f: Filter, limit: int = 500) -> list[Doc]:
+        query = {**self._issue_query(f, [(f.start, f.end)]), "status": {"$nin": OPEN_NOT}}
+        return await self.model.issues.find(query).sort("submitted_at", 1).limit(limit).to_list()
+
+    async def by_building(self, f: Filter) -> tuple[dict[str, C.Counters], dict[str, Doc]]:
+        """Counters and visit coverage per building, for trees of figures."""
+        return await asyncio.gather(
+            self.grouped(f, lambda d: d["building_id"]), self.coverage(f, lambda d: d["building_id"])
+        )
 
     async def timeseries(self, f: Filter, interval: str) -> list[dict[str, Any]]:
         """Buckets of day, week (from Monday) or month, in Asia/Shanghai."""

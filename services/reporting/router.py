@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from louzhang.directory import GridNode
+from reporting import counters as C
 from reporting.bootstrap import Reporting, runtime
 from reporting.filters import ReportScope, Scope
 from reporting.kpis import score
@@ -79,3 +81,47 @@ async def get_ranking(
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return {"items": rows, "weights": {"response": w[0], "resolution": w[1], "satisfaction": w[2]}}
+
+
+def issue_row(doc: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    index = scope.index
+    building = index.buildings.get(doc.get("building_id", ""))
+    service = index.services.get(doc.get("service_code", ""))
+    return {
+        "id": doc["_id"],
+        "title": doc.get("title"),
+        "building_id": doc.get("building_id"),
+        "building": building.name if building else doc.get("building_id"),
+        "service_code": doc.get("service_code"),
+        "service": service.name if service else doc.get("service_code"),
+        "status": doc.get("status"),
+        "submitted_at": doc.get("submitted_at"),
+        "resolve_due": doc.get("resolve_due"),
+        "overdue": bool(doc.get("overdue")),
+        "assignees": [{"id": s, "name": index.staff_name(s)} for s in doc.get("assignees", [])],
+    }
+
+
+@router.get(
+    "/overdue", summary="督办: open issues past their resolve deadline within the filter, longest overdue first"
+)
+async def get_overdue(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
+    return {"items": [issue_row(d, scope) for d in await reporting.reports.overdue(scope.filter)]}
+
+
+@router.get("/grid", summary="The grid tree under the filter's node (the root when none), each node with its figures")
+async def get_grid(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
+    counts, cover = await reporting.reports.by_building(scope.filter)
+    index = scope.index
+    allowed = scope.filter.buildings
+
+    def node(n: GridNode) -> dict[str, Any]:
+        children = [node(c) for c in n.children]
+        total = C.total([*(counts.get(b, {}) for b in index.buildings_under(n.id) if allowed is None or b in allowed)])
+        for b in index.buildings_under(n.id):
+            if allowed is None or b in allowed:
+                C.add(total, cover.get(b, {}))
+        return {"id": n.id, "name": n.name, "heads": n.heads, "figures": C.figures(total), "children": children}
+
+    root = index.nodes[scope.grid_node] if scope.grid_node else index.directory.grid
+    return node(root)

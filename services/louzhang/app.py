@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from louzhang import asyncapi
 from louzhang.outage import is_outage
+from louzhang.ratelimit import RateLimit
 from louzhang.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
     app.add_middleware(BodyLimit, larger=body_limits)
+    app.add_middleware(RateLimit, per_minute=runtime.settings.rate_limit_per_min)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

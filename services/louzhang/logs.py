@@ -12,5 +12,6 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aio_pika", "aiormq", "pymongo"):
+    # httpx logs every request's URL at INFO: robot URLs carry keys and access tokens.
+    for noisy in ("aio_pika", "aiormq", "pymongo", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

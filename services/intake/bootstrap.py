@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
+from intake.enterprises import EnterpriseCopy
 from intake.issues.service import Issues
 from intake.settings import IntakeSettings
+from intake.visits.service import Visits
 from louzhang import topology
 from louzhang.bus import Handler
-from louzhang.events import DirectoryUpdated, Event, WorkOrderChanged
+from louzhang.events import DirectoryUpdated, EnterpriseUpdated, Event, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
 
@@ -22,20 +24,26 @@ class Intake(Runtime):
     def __init__(self, settings: IntakeSettings) -> None:
         super().__init__(settings)
         self.directory = DirectoryReplica(self.store)
+        self.enterprises = EnterpriseCopy(self.store)
         self.issues = Issues(
             self.store,
+            self.enterprises,
             duplicate_window=settings.duplicate_window,
             duplicate_similarity=settings.duplicate_similarity,
         )
+        self.visits = Visits(self.store, self.issues, self.enterprises)
 
     async def setup(self) -> None:
         await self.issues.ensure_indexes()
+        await self.enterprises.ensure_indexes()
+        await self.visits.ensure_indexes()
         await self.directory.refresh()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
         return [
             (topology.queue("intake", "directory"), self.on_directory),
             (topology.queue("intake", "workorders"), self.on_work_order),
+            (topology.queue("intake", "enterprises"), self.on_enterprise),
         ]
 
     async def on_directory(self, event: Event, data: DirectoryUpdated) -> None:
@@ -43,6 +51,9 @@ class Intake(Runtime):
 
     async def on_work_order(self, event: Event, data: WorkOrderChanged) -> None:
         await self.issues.apply_work_order(event, data)
+
+    async def on_enterprise(self, event: Event, data: EnterpriseUpdated) -> None:
+        await self.enterprises.apply(event, data)
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "intake-directory")

@@ -11,6 +11,11 @@ from louzhang.events import Reporter, Satisfaction, StaffRef
 
 Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# The rules of an issue's own fields, shared with the issues of a visit (intake.visits.models).
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+MediaUrls = Annotated[list[AnyHttpUrl], Field(max_length=20)]
+ExternalId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class IssueCreate(BaseModel):
@@ -18,13 +23,13 @@ class IssueCreate(BaseModel):
 
     building_id: ShortText
     service_code: ShortText
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    title: Title
+    description: Description
     reporter: Reporter | None = None
     enterprise_id: ShortText | None = None
     source: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "api"
-    media_urls: Annotated[list[AnyHttpUrl], Field(max_length=20)] = []
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    media_urls: MediaUrls = []
+    external_id: ExternalId | None = None
     callback_url: AnyHttpUrl | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from intake.enterprises import EnterpriseCopy
 from intake.issues.duplicates import possible_duplicate
 from intake.issues.idempotency import IdempotencyKeys
 from intake.issues.models import FeedbackCreate, IssueCreate
@@ -29,27 +31,62 @@ def _now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def check_against_directory(body: IssueCreate, index: DirectoryIndex) -> None:
-    """422 naming every field that points at something the directory does not hold."""
-    errors = []
-    if body.building_id not in index.buildings:
-        errors.append(
-            {
-                "loc": ["body", "building_id"],
-                "msg": f"unknown building {body.building_id!r}",
-                "type": "unknown_building",
-            }
+Problem = dict[str, Any]
+
+
+def place_problems(
+    building_id: str, enterprise_id: str | None, enterprise_building: str | None, index: DirectoryIndex
+) -> list[Problem]:
+    """The building must be in the directory; a named enterprise must be known (`enterprise_building`
+    is its building, None when intake holds no such enterprise) and in that building.
+    Locs are relative to the object that carries the fields."""
+    problems: list[Problem] = []
+    known_building = building_id in index.buildings
+    if not known_building:
+        problems.append(
+            {"loc": ["building_id"], "msg": f"unknown building {building_id!r}", "type": "unknown_building"}
         )
-    if body.service_code not in index.services:
-        errors.append(
-            {
-                "loc": ["body", "service_code"],
-                "msg": f"unknown service {body.service_code!r}",
-                "type": "unknown_service",
-            }
-        )
-    if errors:
-        raise RequestValidationError(errors)
+    if enterprise_id is not None:
+        if enterprise_building is None:
+            problems.append(
+                {"loc": ["enterprise_id"], "msg": f"unknown enterprise {enterprise_id!r}", "type": "unknown_enterprise"}
+            )
+        elif known_building and enterprise_building != building_id:
+            problems.append(
+                {
+                    "loc": ["enterprise_id"],
+                    "msg": f"enterprise {enterprise_id!r} is not in building {building_id!r}",
+                    "type": "enterprise_not_in_building",
+                }
+            )
+    return problems
+
+
+def service_problems(service_code: str, index: DirectoryIndex) -> list[Problem]:
+    if service_code in index.services:
+        return []
+    return [{"loc": ["service_code"], "msg": f"unknown service {service_code!r}", "type": "unknown_service"}]
+
+
+def directory_problems(body: IssueCreate, index: DirectoryIndex, enterprise_building: str | None) -> list[Problem]:
+    """Every field of the issue that points at something intake does not hold, locs relative to the issue."""
+    return [
+        *place_problems(body.building_id, body.enterprise_id, enterprise_building, index),
+        *service_problems(body.service_code, index),
+    ]
+
+
+def under(prefix: Sequence[str | int], problems: list[Problem]) -> list[Problem]:
+    """The problems with `prefix` put before their locs (e.g. `["body", "issues", 2]`)."""
+    return [{**p, "loc": [*prefix, *p["loc"]]} for p in problems]
+
+
+def check_against_directory(body: IssueCreate, index: DirectoryIndex, *, enterprise_building: str | None) -> None:
+    """422 naming every field that points at something unknown: building, service, enterprise
+    (unknown, or not in the building)."""
+    problems = directory_problems(body, index, enterprise_building)
+    if problems:
+        raise RequestValidationError(under(["body"], problems))
 
 
 def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
@@ -63,8 +100,11 @@ def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
 
 
 class Issues:
-    def __init__(self, store: Store, *, duplicate_window: timedelta, duplicate_similarity: float) -> None:
+    def __init__(
+        self, store: Store, enterprises: EnterpriseCopy, *, duplicate_window: timedelta, duplicate_similarity: float
+    ) -> None:
         self.store = store
+        self.enterprises = enterprises
         self.issues = store.col("issues")
         self.keys = IdempotencyKeys(store)
         self.duplicate_window = duplicate_window
@@ -77,9 +117,15 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
         await self.keys.ensure_indexes()
 
-    async def _possible_duplicate(self, body: IssueCreate, now: datetime) -> str | None:
+    async def _possible_duplicate(self, body: IssueCreate, now: datetime, earlier: Sequence[Doc]) -> str | None:
         if not self.duplicate_window:
             return None
+        # Issues prepared before this one in the same request (a visit's), newest first.
+        candidates = [
+            (str(d["_id"]), d["description"])
+            for d in reversed(earlier)
+            if (d["building_id"], d["service_code"]) == (body.building_id, body.service_code)
+        ]
         recent = (
             self.issues.find(
                 {
@@ -93,26 +139,27 @@ class Issues:
             .sort("_id", DESCENDING)
             .limit(200)
         )
-        candidates = [(str(d["_id"]), d["description"]) async for d in recent]
+        candidates += [(str(d["_id"]), d["description"]) async for d in recent]
         return possible_duplicate(body.description, candidates, self.duplicate_similarity)
 
-    async def submit(
+    async def prepare(
         self,
         who: Principal,
         body: IssueCreate,
         index: DirectoryIndex,
         version: int,
         *,
-        idempotency_record: str | None = None,
         extra: Doc | None = None,
-    ) -> Doc:
-        """Store the issue and its `issue.submitted` event in one transaction (and complete
-        the Idempotency-Key claim in it, when there is one). `extra` fields are kept with
-        the issue (e.g. an Open311 request's lat/long) but are not part of the event."""
-        check_against_directory(body, index)
+        earlier: Sequence[Doc] = (),
+    ) -> tuple[Doc, Event]:
+        """The issue's document and its `issue.submitted` event, ready for the caller to store in its
+        own transaction (`insert`); nothing is written. 422 for an issue the directory or the
+        enterprises refuse. `earlier`: issue documents prepared before this one in the same request,
+        also candidates for `possible_duplicate_of`."""
+        check_against_directory(body, index, enterprise_building=await self.enterprises.building_of(body.enterprise_id))
         issue_id = str(ObjectId())
         created = _now_ms()
-        duplicate_of = await self._possible_duplicate(body, created)
+        duplicate_of = await self._possible_duplicate(body, created, earlier)
         fields = body.model_dump(mode="json")
         submitted = IssueSubmitted(
             id=issue_id,
@@ -139,12 +186,34 @@ class Issues:
             ],
             **(extra or {}),
         }
+        return doc, event
+
+    async def insert(self, docs: Sequence[Doc], session: AsyncClientSession) -> None:
+        """Store prepared issue documents within the caller's transaction (their events go to the
+        outbox in the same transaction: the caller's part)."""
+        if docs:
+            await self.issues.insert_many(list(docs), session=session)
+
+    async def submit(
+        self,
+        who: Principal,
+        body: IssueCreate,
+        index: DirectoryIndex,
+        version: int,
+        *,
+        idempotency_record: str | None = None,
+        extra: Doc | None = None,
+    ) -> Doc:
+        """Store the issue and its `issue.submitted` event in one transaction (and complete
+        the Idempotency-Key claim in it, when there is one). `extra` fields are kept with
+        the issue (e.g. an Open311 request's lat/long) but are not part of the event."""
+        doc, event = await self.prepare(who, body, index, version, extra=extra)
 
         async def work(session: AsyncClientSession) -> None:
-            await self.issues.insert_one(doc, session=session)
+            await self.insert([doc], session)
             await self.store.add_to_outbox([event], session)
             if idempotency_record is not None:
-                await self.keys.complete(idempotency_record, issue_id, session)
+                await self.keys.complete(idempotency_record, str(doc["_id"]), session)
 
         await self.store.transaction(work)
         return doc

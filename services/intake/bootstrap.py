@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from fastapi import Request
@@ -15,6 +16,8 @@ from louzhang.bus import Handler
 from louzhang.events import DirectoryUpdated, EnterpriseUpdated, Event, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 class Intake(Runtime):
@@ -57,6 +60,16 @@ class Intake(Runtime):
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "intake-directory")
+        if self.settings.demo:
+            self.spawn(self._demo(), "intake-demo")
+
+    async def _demo(self) -> None:
+        from intake.demo import seed_visits
+
+        try:
+            await seed_visits(self)
+        except Exception:
+            log.exception("recording the demo visits failed")
 
     def holds_directory(self) -> bool:
         return self.directory.held

@@ -8,6 +8,8 @@ from louzhang.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
+    # Record demo visits to the demo enterprises when there are none yet (make run).
+    demo: bool = False
     # A new issue at the same building and service whose description is at least this
     # similar (0..1) to one submitted within the window is marked `possible_duplicate_of`.
     duplicate_window: timedelta = Field(default=timedelta(days=7), ge=timedelta(0))

@@ -1,0 +1,96 @@
+"""Demo data for `make run`: four weeks of visits (联络走访) to the demo enterprises, some
+of which raised an issue, so that a fresh system shows a living dashboard. Everything it
+writes is marked 示例."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from pymongo.errors import DuplicateKeyError
+
+from intake.visits.models import VisitCreate, VisitIssue
+from louzhang.auth import Principal
+from louzhang.store import utcnow
+
+if TYPE_CHECKING:
+    from intake.bootstrap import Intake
+
+log = logging.getLogger(__name__)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEMO = Principal("admin", "demo")
+NOTES = (
+    "了解企业用工需求（示例）",
+    "宣讲最新扶持政策（示例）",
+    "回访上次反映的问题（示例）",
+    "介绍楼宇党群服务站活动（示例）",
+    "听取企业发展规划（示例）",
+    "协调物业服务事项（示例）",
+)
+KINDS = ("visit",) * 12 + ("call",) * 4 + ("meeting",) * 3 + ("activity",)
+
+
+async def seed_visits(intake: Intake, *, days: int = 28, seed: int = 2018) -> int:
+    """Record the demo visits once (the first replica to claim the marker does it)."""
+    if not await _wait_for_enterprises(intake):
+        log.info("no demo enterprises arrived: no demo visits")
+        return 0
+    try:
+        await intake.store.col("demo").insert_one({"_id": "visits", "at": utcnow()})
+    except DuplicateKeyError:
+        return 0
+    if await intake.visits.visits.count_documents({}, limit=1):
+        return 0
+    index = intake.directory.require()
+    rng = random.Random(seed)
+    now = utcnow()
+    recorded = 0
+    async for copy in intake.enterprises.collection.find({}).sort("_id", 1):
+        building = index.buildings.get(copy["building_id"])
+        if building is None or rng.random() > 0.6:
+            continue
+        team = list(dict.fromkeys([*building.team.values(), *building.heads]))
+        services = [s for s in index.services.values() if not s.urgent and s.role in building.team]
+        for _ in range(rng.choice((1, 1, 2))):
+            day = (now - timedelta(days=rng.uniform(0.5, days))).astimezone(SHANGHAI)
+            visited_at = day.replace(hour=rng.randint(9, 16), minute=rng.choice((0, 15, 30, 45)), second=0)
+            issues = []
+            if services and rng.random() < 0.2:
+                service = rng.choice(services)
+                issues.append(
+                    VisitIssue(
+                        service_code=service.code,
+                        title=f"{service.name}（示例）",
+                        description=f"走访中{copy['enterprise']['name']}反映：{service.name}相关事项需要协调。",
+                    )
+                )
+            body = VisitCreate(
+                building_id=building.id,
+                enterprise_id=copy["_id"],
+                visited_at=min(visited_at, now),
+                kind=rng.choice(KINDS),
+                notes=rng.choice(NOTES),
+                participants=rng.sample(team, k=min(len(team), rng.choice((1, 2)))),
+                issues=issues,
+            )
+            await intake.visits.record(DEMO, body, index, intake.directory.version)
+            recorded += 1
+    log.info("recorded %d demo visits", recorded)
+    return recorded
+
+
+async def _wait_for_enterprises(intake: Intake, within_s: float = 180.0) -> bool:
+    """Until the directory is held and the enterprises routing loaded have stopped arriving."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    last = -1
+    while asyncio.get_running_loop().time() < deadline:
+        count = await intake.enterprises.collection.count_documents({})
+        if intake.directory.held and count and count == last:
+            return True
+        last = count
+        await asyncio.sleep(2)
+    return False

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field
 
 from louzhang.durations import Duration
+from louzhang.urls import OutwardUrl
 
 REDACTED = "***"
 
@@ -30,7 +31,7 @@ class Role(_Doc):
 
 class WebhookChannel(_Doc):
     type: Literal["webhook"]
-    url: HttpUrl
+    url: OutwardUrl
     secret: str = Field(min_length=1, max_length=256)
 
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from louzhang import topology
+from louzhang import topology, urls
 from louzhang.auth import Tokens
 from louzhang.bus import Bus, Handler
 from louzhang.outage import is_outage
@@ -27,6 +27,7 @@ class Runtime:
     def __init__(self, settings: ServiceSettings) -> None:
         admin_token, jwt_secret = settings.require_secrets()
         self.settings = settings
+        urls.protect(settings.port(name) for name in ("intake", "routing", "notify", "reporting"))
         self.tokens = Tokens(admin_token, jwt_secret)
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
         self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)

@@ -163,6 +163,8 @@ def test_input_is_kept_as_given_and_limits_name_the_field(api: Api) -> None:
         r = api.post("intake", "/v1/issues", json={**ISSUE, field: value})
         assert r.status_code == 422, (field, r.text)
         assert r.json()["detail"][0]["loc"][:2] == ["body", field], r.text
+    own = api.post("intake", "/v1/issues", json={**ISSUE, "callback_url": f"{api.stack.url('notify')}/v1/inbox"})
+    assert own.status_code == 422 and own.json()["detail"][0]["loc"] == ["body", "callback_url"]
     not_utf8 = httpx.post(
         f"{api.stack.url('intake')}/v1/issues",
         content=b'{"building_id": "B1", "service_code": "talent", "title": "\xff", "description": "d"}',

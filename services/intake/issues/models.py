@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from louzhang.events import Reporter, Satisfaction, StaffRef
+from louzhang.urls import OutwardUrl
 
 Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -30,7 +31,7 @@ class IssueCreate(BaseModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "api"
     media_urls: MediaUrls = []
     external_id: ExternalId | None = None
-    callback_url: AnyHttpUrl | None = None
+    callback_url: OutwardUrl | None = None
 
 
 class FeedbackCreate(BaseModel):

@@ -12,6 +12,8 @@ token_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 directory_app = typer.Typer(help="The directory (grid, buildings, staff, services).", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
+enterprises_app = typer.Typer(help="Enterprises (企业档案) in the buildings.", no_args_is_help=True)
+app.add_typer(enterprises_app, name="enterprises")
 
 RoutingUrl = Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL", help="routing's base URL")]
 
@@ -163,6 +165,84 @@ def directory_export(
     version, text = export_yaml(r.json())
     file.write_text(text, encoding="utf-8")
     typer.echo(f"directory version {version} written to {file}")
+
+
+@enterprises_app.command("import")
+def enterprises_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help='the registry\'s .csv or .xlsx export, or a .json/.yaml {"items": [...]}'
+        ),
+    ],
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="enterprises per request")] = 500,
+) -> None:
+    """Upsert the enterprises of a file, in batches (needs LOUZHANG_ADMIN_TOKEN). Prints every refused row
+    by its data row (1 = the first row below the header); exit code 1 when any was refused, 2 when
+    routing cannot be reached."""
+    import json
+
+    import httpx
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from louzhang.settings import ServiceSettings
+    from routing.enterprises.importer import Combined, batches, split_duplicates
+    from routing.enterprises.registry import RegistryError, building_names, read_file
+
+    admin, _ = ServiceSettings().require_secrets()
+    base = routing_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {admin}"}
+    try:
+        r = httpx.get(f"{base}/v1/directory", headers=headers, timeout=30)
+    except httpx.TransportError as exc:
+        typer.echo(f"cannot reach routing at {routing_url}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if r.status_code not in (200, 404):  # 404: no directory yet, which routing will say
+        typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
+        raise typer.Exit(1)
+    # Building names (楼宇名称) are turned into ids with the current directory's names.
+    buildings = r.json().get("buildings", []) if r.status_code == 200 else []
+    names = building_names((b["id"], b["name"]) for b in buildings)
+    try:
+        rows = read_file(file, names)
+    except RegistryError as exc:
+        typer.echo(f"{file}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    to_send, repeated = split_duplicates(rows)
+    combined = Combined(refused=list(repeated))
+    failure: tuple[str, int] | None = None
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    with progress, httpx.Client(timeout=300, headers={**headers, "Content-Type": "application/json"}) as client:
+        task = progress.add_task(f"importing {file.name}", total=len(to_send))
+        for part in batches(to_send, batch):
+            body = json.dumps({"items": [row.item for row in part]}, ensure_ascii=False, default=str)
+            try:
+                r = client.put(f"{base}/v1/enterprises", content=body.encode())
+            except httpx.TransportError as exc:
+                failure = (f"cannot reach routing at {routing_url}: {exc}", 2)
+                break
+            if r.status_code != 200:
+                failure = (f"refused ({r.status_code}): {r.text}", 1)
+                break
+            combined.add(part, r.json())
+            progress.advance(task, len(part))
+    for line in combined.lines():
+        typer.echo(line)
+    typer.echo(f"{file}: {combined.summary()}")
+    if failure is not None:
+        message, code = failure
+        typer.echo(f"{message}; {len(to_send) - combined.sent} rows not sent", err=True)
+        raise typer.Exit(code)
+    if combined.refused:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

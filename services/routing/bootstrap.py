@@ -13,6 +13,7 @@ from louzhang.bus import Handler
 from louzhang.events import Event, IssueFeedback, IssueSubmitted
 from louzhang.runtime import Runtime
 from routing.directory.service import DirectoryVersions, demo_directory
+from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings
 from routing.sla.calendar import WorkingCalendar
 from routing.workorders.service import WorkOrders
@@ -31,9 +32,11 @@ class Routing(Runtime):
         calendar = WorkingCalendar.from_config(settings.work_hours, settings.holidays_file)
         self.timers = Timers(self.store, lease=timedelta(seconds=settings.timer_lease_s))
         self.workorders = WorkOrders(self.store, self.directory, calendar, self.timers, autoclose=settings.autoclose)
+        self.enterprises = Enterprises(self.store)
 
     async def setup(self) -> None:
         await self.workorders.ensure_indexes()
+        await self.enterprises.ensure_indexes()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
         return [(topology.queue("routing", "issues"), self.on_issue)]
@@ -50,7 +53,19 @@ class Routing(Runtime):
             log.info("loaded the demo Putuo directory as version %d", version)
         else:
             await self.directory.announce()
+        if self.settings.demo and not await self.enterprises.any():
+            await self.load_demo_enterprises()
         self.spawn(self.timers.run(self.workorders.fire), "routing-timers")
+
+    async def load_demo_enterprises(self) -> None:
+        current = await self.directory.current()
+        if current is None:
+            return
+        index = current[1]
+        result = await self.enterprises.upsert(demo_items(), index.buildings.keys(), staff_ids=index.staff.keys())
+        log.info("loaded %d demo enterprises", result["created"])
+        if result["refused"]:
+            log.warning("%d demo enterprises refused, e.g. %s", len(result["refused"]), result["refused"][0])
 
 
 def runtime(request: Request) -> Routing:

@@ -9,6 +9,7 @@ from routing.settings import RoutingSettings
 
 def create_app() -> FastAPI:
     from routing.directory.router import router as directory_router
+    from routing.enterprises.router import router as enterprises_router
     from routing.tokens.router import router as tokens_router
     from routing.workorders.router import router as workorders_router
 
@@ -16,5 +17,6 @@ def create_app() -> FastAPI:
         Routing(RoutingSettings()),
         title="Louzhang routing",
         description="The directory (grid, buildings, staff, services), dispatch, escalation and work orders.",
-        routers=[directory_router, tokens_router, workorders_router],
+        routers=[directory_router, enterprises_router, tokens_router, workorders_router],
+        body_limits={"/v1/enterprises": 20 * 1024 * 1024},
     )

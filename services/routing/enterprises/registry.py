@@ -1,0 +1,253 @@
+"""The market-supervision registry's export (企业登记信息) read as enterprise items.
+
+Pure: no network, no database. A CSV file (UTF-8 with or without a BOM, else GBK; commas, or tabs
+when the header has no comma) or an XLSX workbook (its first sheet). The first non-blank row is the
+header, Chinese or English:
+
+| field | headers accepted |
+|---|---|
+| uscc (required) | 统一社会信用代码, 社会信用代码, 信用代码, uscc |
+| name (required) | 企业名称, 名称, name |
+| building_id (this or building) | 楼宇编号, 所在楼宇, building_id: an id, or a name found in the mapping given |
+| building | 楼宇名称, building: the building's name, turned into its id through the mapping given |
+| industry | 行业, 所属行业, industry |
+| contact_name | 联系人, contact_name |
+| contact_phone | 联系电话, 电话, 手机, contact_phone |
+| id | 编号, 企业编号, id: optional; routing uses the USCC when there is none |
+
+Other columns (the export has many: 法定代表人, 注册资本, …) are ignored. A header may carry a
+trailing `*`; case and spaces do not matter.
+
+Rows are numbered from the header down: **row 1 is the first row below the header** (in a sheet
+whose header is on line 1, data row n is sheet row n + 1). Blank rows are skipped but still counted,
+so the numbers match what the user sees. These are the `row` numbers of the upload's report.
+
+Each row becomes an item in the shape of `PUT /v1/enterprises`' JSON items. A blank required cell
+leaves its field out (the report then says it is required). A blank cell of an optional column gives
+null: the file speaks to that field, which is cleared. A column that is absent leaves the field out,
+and routing keeps what it holds.
+
+`read_file` (for the command line) also reads a .json/.yaml `{"items": [...]}` document, its items
+numbered from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import openpyxl
+import yaml
+from openpyxl.utils.exceptions import InvalidFileException
+
+from routing.directory.spreadsheet import cell_text
+
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+class RegistryError(ValueError):
+    """The file cannot be read as a registry export: not CSV/XLSX, no header, a required column missing."""
+
+
+@dataclass(frozen=True)
+class Column:
+    field: str
+    headers: tuple[str, ...]  # accepted besides `field`; the first is the one documented
+
+    @property
+    def label(self) -> str:
+        return f"{self.headers[0]}/{self.field}"
+
+
+COLUMNS = (
+    Column("uscc", ("统一社会信用代码", "社会信用代码", "信用代码")),
+    Column("name", ("企业名称", "名称")),
+    Column("building_id", ("楼宇编号", "所在楼宇")),
+    Column("building", ("楼宇名称",)),
+    Column("industry", ("行业", "所属行业")),
+    Column("contact_name", ("联系人",)),
+    Column("contact_phone", ("联系电话", "电话", "手机")),
+    Column("id", ("编号", "企业编号")),
+)
+BY_FIELD = {c.field: c for c in COLUMNS}
+LABELS = {c.field: c.headers[0] for c in COLUMNS}  # field → its Chinese header, for messages
+_LOOKUP = {_key: c.field for c in COLUMNS for _key in (c.field.casefold(), *(h.casefold() for h in c.headers))}
+
+
+@dataclass(frozen=True)
+class RegistryRow:
+    row: int  # 1 = the first row below the header
+    item: dict[str, Any]
+
+
+def building_names(buildings: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Name → id from (id, name) pairs, for the names only one building has (others need their id)."""
+    found: dict[str, list[str]] = {}
+    for building_id, name in buildings:
+        found.setdefault(name, []).append(building_id)
+    return {name: ids[0] for name, ids in found.items() if len(ids) == 1}
+
+
+def _normal(header: str) -> str:
+    return "".join(header.replace("\ufeff", "").split()).rstrip("*＊").casefold()
+
+
+def _header(cells: Sequence[str | None]) -> dict[str, int]:
+    """Field → column index; raises RegistryError for a repeated or a missing required column."""
+    columns: dict[str, int] = {}
+    for i, text in enumerate(cells):
+        if text is None:
+            continue
+        field = _LOOKUP.get(_normal(text))
+        if field is None:
+            continue  # the export's other columns
+        if field in columns:
+            raise RegistryError(f"columns {columns[field] + 1} and {i + 1} are both {BY_FIELD[field].label}: keep one")
+        columns[field] = i
+    missing = [BY_FIELD[f].label for f in ("uscc", "name") if f not in columns]
+    if "building_id" not in columns and "building" not in columns:
+        missing.append(f"{BY_FIELD['building_id'].label} (or {BY_FIELD['building'].label})")
+    if missing:
+        have = "、".join(t for t in cells if t) or "nothing"
+        raise RegistryError(f"missing column {', '.join(missing)}; the header has: {have}")
+    return columns
+
+
+def _item(
+    columns: Mapping[str, int], cells: Sequence[str | None], buildings: Mapping[str, str], known_ids: set[str]
+) -> dict[str, Any]:
+    def cell(field: str) -> str | None:
+        i = columns.get(field)
+        return cells[i] if i is not None and i < len(cells) else None
+
+    item: dict[str, Any] = {}
+    for field in ("id", "uscc", "name"):
+        value = cell(field)
+        if value is not None:
+            item[field] = value
+    building_id, building = cell("building_id"), cell("building")
+    if building_id is not None:
+        # 所在楼宇 often holds the name: an id is kept, a known name becomes its id.
+        item["building_id"] = building_id if building_id in known_ids else buildings.get(building_id, building_id)
+    elif building is not None:
+        # An unknown name is kept as the id: routing refuses it, naming it.
+        item["building_id"] = buildings.get(building, building)
+    if "industry" in columns:
+        item["industry"] = cell("industry")
+    if "contact_name" in columns or "contact_phone" in columns:
+        contact = {
+            key: cell(field)
+            for key, field in (("name", "contact_name"), ("phone", "contact_phone"))
+            if field in columns
+        }
+        item["contact"] = contact if any(v is not None for v in contact.values()) else None
+    return item
+
+
+def rows_from_table(
+    table: Sequence[Sequence[str | None]], buildings: Mapping[str, str] | None = None
+) -> list[RegistryRow]:
+    """Rows of cell texts (blank: None), the header first, as numbered items."""
+    names = buildings or {}
+    known_ids = set(names.values())
+    columns: dict[str, int] | None = None
+    rows: list[RegistryRow] = []
+    number = 0
+    for cells in table:
+        blank = all(c is None for c in cells)
+        if columns is None:
+            if not blank:
+                columns = _header(cells)
+            continue
+        number += 1
+        if not blank:
+            rows.append(RegistryRow(number, _item(columns, cells, names, known_ids)))
+    if columns is None:
+        raise RegistryError(
+            "the file is empty: its first row must be the header (统一社会信用代码, 企业名称, 楼宇编号, …)"
+        )
+    return rows
+
+
+def decode_csv(data: bytes) -> str:
+    """The text of a CSV file: UTF-8 (a BOM is dropped), else GBK (as GB18030, its superset)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise RegistryError("the CSV file is neither UTF-8 nor GBK text") from exc
+
+
+def read_csv(data: bytes, buildings: Mapping[str, str] | None = None) -> list[RegistryRow]:
+    text = decode_csv(data)
+    if "\x00" in text:
+        raise RegistryError("not a CSV file: it holds binary data")
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise RegistryError(f"not a readable CSV file: {exc}") from exc
+    table = [[(cell.strip() or None) for cell in record] for record in records]
+    return rows_from_table(table, buildings)
+
+
+def read_xlsx(source: bytes | str | Path | IO[bytes], buildings: Mapping[str, str] | None = None) -> list[RegistryRow]:
+    """The first sheet of a workbook; whole numbers lose Excel's ".0" (phones, ids)."""
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise RegistryError(f"not a readable XLSX workbook ({exc})") from exc
+    try:
+        if not workbook.worksheets:
+            raise RegistryError("the workbook has no sheet")
+        sheet = workbook.worksheets[0]
+        table = [[cell_text(value) for value in cells] for cells in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+    return rows_from_table(table, buildings)
+
+
+def is_xlsx(data: bytes) -> bool:
+    return data.startswith(XLSX_MAGIC)
+
+
+def read_items(data: Any) -> list[RegistryRow]:
+    """The items of a `{"items": [...]}` document (parsed JSON or YAML), numbered from 1."""
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise RegistryError('a JSON or YAML file must hold {"items": [...]}')
+    return [RegistryRow(i, item) for i, item in enumerate(data["items"], start=1)]
+
+
+def read_file(path: Path, buildings: Mapping[str, str] | None = None) -> list[RegistryRow]:
+    """A .csv or .xlsx export, or a .json/.yaml/.yml `{"items": [...]}` document; raises RegistryError
+    saying what is wrong."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".json", ".yaml", ".yml"):
+        raise RegistryError(
+            f"cannot read {suffix or 'a file without a suffix'}: use .csv, .xlsx, .json or .yaml "
+            "(save an .xls as .xlsx)"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RegistryError(str(exc)) from exc
+    if suffix == ".xlsx":
+        return read_xlsx(data, buildings)
+    if suffix == ".csv":
+        return read_csv(data, buildings)
+    try:
+        text = data.decode("utf-8-sig")
+        return read_items(json.loads(text) if suffix == ".json" else yaml.safe_load(text))
+    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise RegistryError(f"not a readable {suffix[1:].upper()} file: {exc}") from exc

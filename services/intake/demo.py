@@ -57,7 +57,9 @@ async def seed_visits(intake: Intake, *, days: int = 28, seed: int = 2018) -> in
         services = [s for s in index.services.values() if not s.urgent and s.role in building.team]
         for _ in range(rng.choice((1, 1, 2))):
             day = (now - timedelta(days=rng.uniform(0.5, days))).astimezone(SHANGHAI)
-            visited_at = day.replace(hour=rng.randint(9, 16), minute=rng.choice((0, 15, 30, 45)), second=0)
+            visited_at = day.replace(
+                hour=rng.randint(9, 16), minute=rng.choice((0, 15, 30, 45)), second=0, microsecond=0
+            )
             issues = []
             if services and rng.random() < 0.2:
                 service = rng.choice(services)

@@ -55,6 +55,10 @@ class Routing(Runtime):
             await self.directory.announce()
         if self.settings.demo and not await self.enterprises.any():
             await self.load_demo_enterprises()
+        if self.settings.demo:
+            from routing.demo import work_demo_orders
+
+            self.spawn(work_demo_orders(self), "routing-demo")
         self.spawn(self.timers.run(self.workorders.fire), "routing-timers")
 
     async def load_demo_enterprises(self) -> None:

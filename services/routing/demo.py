@@ -1,0 +1,42 @@
+"""Demo staff at work (`make run` with LOUZHANG_DEMO=1): the assignees of the demo issues
+acknowledge most of them and resolve many, so that the dashboard shows a living system."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import TYPE_CHECKING
+
+from louzhang.auth import Principal
+from routing.workorders.service import Forbidden, NotFound
+from routing.workorders.states import Action, NotAllowed
+
+if TYPE_CHECKING:
+    from routing.bootstrap import Routing
+
+log = logging.getLogger(__name__)
+DEMO_SUBMITTER = "demo"
+
+
+async def work_demo_orders(routing: Routing, *, rounds: int = 36, every_s: float = 5.0, seed: int = 2018) -> None:
+    """For a few minutes after start, act on the demo issues' work orders as their assignees."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    for _ in range(rounds):
+        await asyncio.sleep(every_s)
+        query = {"submitted_by.subject": DEMO_SUBMITTER, "status": "assigned", "_id": {"$nin": sorted(seen)}}
+        async for order in routing.workorders.orders.find(query, {"assignees": 1}):
+            seen.add(order["_id"])
+            if rng.random() > 0.85:
+                continue  # left for the grid to escalate
+            who = Principal("staff", order["assignees"][0])
+            steps: list[tuple[Action, dict[str, str]]] = [("acknowledge", {})]
+            if rng.random() < 0.6:
+                steps.append(("resolve", {"note": "已协调解决（示例）"}))
+            for action, body in steps:
+                try:
+                    await routing.workorders.act(order["_id"], who, action, body)
+                except (NotFound, Forbidden, NotAllowed) as exc:
+                    log.info("demo %s on %s: %s", action, order["_id"], exc)
+                    break

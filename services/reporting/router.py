@@ -29,6 +29,8 @@ def node_groups(scope: Scope) -> dict[str, set[str]]:
         buildings = index.buildings_under(child.id)
         if allowed is not None:
             buildings &= allowed
+            if not buildings:
+                continue  # outside the filter (another building, or another staff member's grid)
         groups[child.id] = buildings
     return groups
 

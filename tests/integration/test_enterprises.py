@@ -8,35 +8,27 @@ engineers' tests on the same session stack) never see each other's enterprises.
 from __future__ import annotations
 
 import io
-import random
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openpyxl
-from stdnum.cn.uscc import calc_check_digit
 from typer.testing import CliRunner
 
 from louzhang.cli import app
 from tests.support.api import Api
 from tests.support.servers import free_port
+from tests.support.uscc import ALPHABET, new_uscc
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADER = "统一社会信用代码,企业名称,楼宇编号,楼宇名称,行业,联系人,联系电话,法定代表人"
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_rng = random.SystemRandom()
 runner = CliRunner()
-
-
-def new_uscc() -> str:
-    body = "91310107" + "".join(_rng.choice(_ALPHABET) for _ in range(9))
-    return body + calc_check_digit(body)
 
 
 def bad_uscc() -> str:
     code = new_uscc()
-    return code[:-1] + next(c for c in _ALPHABET if c != code[-1])
+    return code[:-1] + next(c for c in ALPHABET if c != code[-1])
 
 
 def tag() -> str:

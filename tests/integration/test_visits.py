@@ -5,25 +5,17 @@ staff and period."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from typing import Any
-
-from stdnum.cn import uscc
 
 from louzhang.enterprises import Enterprise
 from louzhang.events import EnterpriseUpdated, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw
 from tests.support.servers import eventually
+from tests.support.uscc import new_uscc
 
 ISSUE = {"service_code": "talent", "title": "人才公寓申请", "description": "三名员工申请人才公寓"}
-
-
-def credit_code() -> str:
-    """A valid 统一社会信用代码 over random digits (fictitious)."""
-    body = "9131" + "".join(random.choices("0123456789", k=13))
-    return body + uscc.calc_check_digit(body)
 
 
 def publish(api: Api, enterprise: Enterprise, version: int) -> str:
@@ -42,7 +34,7 @@ def put_enterprise(api: Api, building_id: str, *, enterprise_id: str | None = No
     """An enterprise in the building, held by intake (waits until intake stores this event)."""
     enterprise_id = enterprise_id or f"E-{uuid.uuid4().hex[:10]}"
     enterprise = Enterprise(
-        id=enterprise_id, name=f"测试企业 {enterprise_id}", building_id=building_id, uscc=credit_code()
+        id=enterprise_id, name=f"测试企业 {enterprise_id}", building_id=building_id, uscc=new_uscc()
     )
     event_id = publish(api, enterprise, version)
     held = api.stack.database()["intake_enterprises"]
@@ -228,7 +220,7 @@ def test_issues_name_a_known_enterprise_in_their_building(api: Api) -> None:
 def test_the_newest_enterprise_version_wins_whatever_the_order(api: Api) -> None:
     enterprise = put_enterprise(api, "B2", version=2)
     held = api.stack.database()["intake_enterprises"]
-    stale = Enterprise(id=enterprise, name="旧名称", building_id="B1", uscc=credit_code())
+    stale = Enterprise(id=enterprise, name="旧名称", building_id="B1", uscc=new_uscc())
     publish(api, stale, 1)  # an older version arriving late
     put_enterprise(api, "B1", enterprise_id=enterprise, version=3)
     kept = held.find_one({"_id": enterprise})

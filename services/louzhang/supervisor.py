@@ -94,7 +94,7 @@ class Child:
 
     async def _relay_output(self) -> None:
         assert self.process and self.process.stdout
-        colour = COLOURS.get(self.name, 37)
+        colour = COLOURS.get(self.name.split("-")[0], 37)
         async for line in self.process.stdout:
             sys.stdout.write(f"{paint(f'{self.name:<9}', colour)} | {line.decode(errors='replace')}")
             sys.stdout.flush()
@@ -194,9 +194,20 @@ class Supervisor:
 
     # ---- services --------------------------------------------------------
 
-    async def start_services(self, env: dict[str, str]) -> None:
+    def instances(self) -> list[tuple[str, str, int]]:
+        """(label, service, port) of every service process: one each, or more with
+        LOUZHANG_REPLICAS (e.g. `routing=2,notify=2`); replica k listens on port + 100·k."""
+        counts = parse_replicas(os.environ.get("LOUZHANG_REPLICAS", ""))
+        out = []
         for name in SERVICES:
-            child = Child(name, [sys.executable, "-m", "louzhang.cli", "serve", name], env)
+            for k in range(counts.get(name, 1)):
+                out.append((name if k == 0 else f"{name}-{k + 1}", name, self.settings.port(name) + 100 * k))
+        return out
+
+    async def start_services(self, env: dict[str, str]) -> None:
+        for label, name, port in self.instances():
+            child_env = {**env, f"LOUZHANG_{name.upper()}_PORT": str(port)}
+            child = Child(label, [sys.executable, "-m", "louzhang.cli", "serve", name], child_env)
             self.children.append(child)
             self.tasks.append(asyncio.create_task(child.supervise()))
 
@@ -204,13 +215,14 @@ class Supervisor:
         async with httpx.AsyncClient(timeout=2) as client:
             for _ in range(360):
                 ready = 0
-                for name in SERVICES:
+                instances = self.instances()
+                for _, _, port in instances:
                     try:
-                        r = await client.get(f"http://127.0.0.1:{self.settings.port(name)}/readyz")
+                        r = await client.get(f"http://127.0.0.1:{port}/readyz")
                         ready += r.status_code == 200
                     except httpx.HTTPError:
                         pass
-                if ready == len(SERVICES):
+                if ready == len(instances):
                     return True
                 await asyncio.sleep(0.5)
         return False
@@ -258,6 +270,17 @@ class Supervisor:
             say("stopping the RabbitMQ it started")
             proc = await asyncio.create_subprocess_exec("rabbitmqctl", "stop", stdout=asyncio.subprocess.DEVNULL)
             await proc.wait()
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """`routing=2,notify=2` → {"routing": 2, "notify": 2}; SystemExit on anything else."""
+    counts: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, n = part.partition("=")
+        if name not in SERVICES or not n.isdigit() or not 1 <= int(n) <= 9:
+            raise SystemExit(f"LOUZHANG_REPLICAS: {part!r} is not <service>=<1..9> (services: {', '.join(SERVICES)})")
+        counts[name] = int(n)
+    return counts
 
 
 def main(root: Path) -> None:

@@ -1,0 +1,64 @@
+"""The scope matrix: each staff member × each building × each action, against the rules of
+the contract (Auth, Work orders). Small directory (tests/support/directory.py):
+
+    town (S01) ─ park (S02) ─ B1: heads S04, team safety S05, enterprise_service S06
+               └ cbd  (S03) ─ B2: heads S07, S08 (双楼长), no team
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from tests.support.api import Api
+from tests.support.servers import eventually
+
+STAFF = ("S01", "S02", "S03", "S04", "S05", "S06", "S07", "S09")
+BUILDINGS = ("B1", "B2")
+# A `talent` issue goes to B1's enterprise_service officer; B2 has no team, so to its heads.
+NOTIFIED = {"B1": {"S06"}, "B2": {"S07", "S08"}}
+HEADS_IN_SCOPE = {"B1": {"S04", "S02", "S01"}, "B2": {"S07", "S08", "S03", "S01"}}
+SCOPE = {"B1": {"S01", "S02", "S04", "S05", "S06"}, "B2": {"S01", "S03", "S07", "S08"}}
+
+
+def expected(action: str, staff: str, building: str) -> int:
+    if action in ("read_issue", "read_order", "summary"):
+        if staff in SCOPE[building] or (action == "read_order" and staff in NOTIFIED[building]):
+            return 200
+        return 404 if action == "read_issue" else 403
+    if action == "acknowledge":
+        return 200 if staff in NOTIFIED[building] | HEADS_IN_SCOPE[building] else 403
+    if action == "reject":
+        return 200 if staff in HEADS_IN_SCOPE[building] else 403
+    raise AssertionError(action)
+
+
+@pytest.fixture(scope="module")
+def tokens(api: Api) -> dict[str, Api]:
+    return {s: api.as_token(api.token_for("staff", s)) for s in STAFF}
+
+
+def new_issue(api: Api, building: str) -> str:
+    body = {"building_id": building, "service_code": "talent", "title": "范围测试", "description": "scope"}
+    issue_id = str(api.post("intake", "/v1/issues", json=body).json()["id"])
+    eventually(lambda: api.get("routing", f"/v1/workorders/{issue_id}").status_code == 200, what="dispatched")
+    return issue_id
+
+
+@pytest.mark.parametrize(("staff", "building"), list(itertools.product(STAFF, BUILDINGS)))
+def test_scope_matrix(api: Api, tokens: dict[str, Api], staff: str, building: str) -> None:
+    who = tokens[staff]
+    issue_id = new_issue(api, building)
+    seen: dict[str, Any] = {
+        "read_issue": who.get("intake", f"/v1/issues/{issue_id}").status_code,
+        "read_order": who.get("routing", f"/v1/workorders/{issue_id}").status_code,
+        "summary": who.get("reporting", "/v1/reports/summary", params={"building_id": building}).status_code,
+        "acknowledge": who.post("routing", f"/v1/workorders/{issue_id}/acknowledge", json={}).status_code,
+        "reject": who.post(
+            "routing", f"/v1/workorders/{new_issue(api, building)}/reject", json={"reason": "范围测试"}
+        ).status_code,
+    }
+    want = {action: expected(action, staff, building) for action in seen}
+    assert seen == want

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -15,14 +13,14 @@ from louzhang.events import IssueSubmitted, Submitter, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
 from tests.support.directory import small_directory
-from tests.support.servers import Mongod, Stack, Vhost, eventually
+from tests.support.servers import Mongod, Stack, Vhost, eventually, until
 
 
-async def wait_depth(url: str, queue: str, expected: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while (depth := await queue_depth(url, queue)) != expected:
-        assert time.monotonic() < deadline, f"{queue} holds {depth}, expected {expected}"
-        await asyncio.sleep(0.1)
+async def wait_depth(url: str, queue: str, expected: int) -> None:
+    async def reached() -> bool:
+        return await queue_depth(url, queue) == expected
+
+    await until(reached, what=f"{queue} holding {expected}")
 
 
 def submitted_event(issue_id: str) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -12,7 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,20 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, every: f
             if last:
                 return last
         time.sleep(every)
+    raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
+
+
+async def until(
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, every: float = 0.1, what: str = ""
+) -> T:
+    """`eventually` for async probes (inside async tests)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(every)
     raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
 
 

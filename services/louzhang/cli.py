@@ -12,8 +12,12 @@ token_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 directory_app = typer.Typer(help="The directory (grid, buildings, staff, services).", no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
+reporting_app = typer.Typer(help="Reports: the read models behind them.", no_args_is_help=True)
+app.add_typer(reporting_app, name="reporting")
 enterprises_app = typer.Typer(help="Enterprises (企业档案) in the buildings.", no_args_is_help=True)
 app.add_typer(enterprises_app, name="enterprises")
+dead_app = typer.Typer(help="Dead-letter queues: parked messages.", no_args_is_help=True)
+app.add_typer(dead_app, name="dead")
 
 RoutingUrl = Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL", help="routing's base URL")]
 
@@ -243,6 +247,84 @@ def enterprises_import(
         raise typer.Exit(code)
     if combined.refused:
         raise typer.Exit(1)
+
+
+@reporting_app.command("rebuild")
+def reporting_rebuild() -> None:
+    """Rebuild the report read models from the stored events (MongoDB at LOUZHANG_MONGO_URL, database
+    LOUZHANG_MONGO_DB) and put them in place of the live ones; the reporting service may keep running."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from louzhang.settings import ServiceSettings
+    from louzhang.store import Store
+    from reporting.rebuild import Rebuilt, rebuild
+
+    settings = ServiceSettings()
+
+    async def main() -> Rebuilt:
+        store = Store(settings.mongo_url, settings.mongo_db, "reporting", timeout_s=settings.mongo_timeout_s)
+        try:
+            if not await store.ping():
+                typer.echo(f"MongoDB does not answer at {settings.mongo_url}", err=True)
+                raise typer.Exit(2)
+            columns = (TextColumn("folding events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns) as bar:
+                task = bar.add_task("events", total=None)
+                return await rebuild(store, lambda done, total: bar.update(task, completed=done, total=total))
+        finally:
+            await store.close()
+
+    result = asyncio.run(main())
+    typer.echo(
+        f"{result.events} events stored, {result.folded} folded; {result.caught_up} stored meanwhile, folded again; "
+        f"counter days corrected: {result.days_repaired}; {result.seconds:.1f} s"
+    )
+    typer.echo(", ".join(f"{name}: {n}" for name, n in result.counts.items()))
+
+
+@dead_app.command("list")
+def dead_list(
+    queue: Annotated[str | None, typer.Option(help="one dead-letter queue (default: all)")] = None,
+    limit: Annotated[int, typer.Option(help="messages shown per queue")] = 20,
+) -> None:
+    """How many messages each dead-letter queue holds, and the first ones (left in place)."""
+    import asyncio
+
+    from louzhang import dead
+    from louzhang.settings import ServiceSettings
+
+    url = ServiceSettings().amqp_url
+    try:
+        depths = asyncio.run(dead.depths(url))
+        parked = asyncio.run(dead.peek(url, queue, limit))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queue") from exc
+    for name, count in depths.items():
+        if queue in (None, name) or (queue and name == f"{queue}.dead"):
+            typer.echo(f"{name}: {count}")
+    for p in parked:
+        body = p.body[:120].decode(errors="replace")
+        typer.echo(f"  {p.queue}  id={p.message_id}  type={p.type}  key={p.routing_key}  reason={p.reason}  {body}")
+
+
+@dead_app.command("replay")
+def dead_replay(
+    queue: Annotated[str | None, typer.Option(help="one dead-letter queue (default: all)")] = None,
+    message_id: Annotated[str | None, typer.Option("--id", help="only the message with this id")] = None,
+) -> None:
+    """Send parked messages back to the queue they came from (once the cause is fixed)."""
+    import asyncio
+
+    from louzhang import dead
+    from louzhang.settings import ServiceSettings
+
+    try:
+        moved = asyncio.run(dead.replay(ServiceSettings().amqp_url, queue, message_id))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--queue") from exc
+    typer.echo(f"replayed {moved} message(s)")
 
 
 if __name__ == "__main__":

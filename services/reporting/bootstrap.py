@@ -20,6 +20,7 @@ from louzhang.events import (
 )
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
+from reporting import metrics
 from reporting.queries import Reports
 from reporting.readmodel import ReadModel
 from reporting.settings import ReportingSettings
@@ -60,6 +61,7 @@ class Reporting(Runtime):
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "reporting-directory")
+        self.spawn(metrics.follow(self.reports, self.directory, self.settings.kpi_refresh_s), "reporting-kpis")
 
     def holds_directory(self) -> bool:
         return self.directory.held

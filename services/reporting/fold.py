@@ -27,9 +27,15 @@ Doc = dict[str, Any]
 
 def fold_submitted(doc: Doc, issue: IssueSubmitted) -> Doc:
     new = dict(doc)
-    new.update(submitted_at=issue.created_at, source=issue.source, title=issue.title)
-    if not new.get("seq"):
-        new.update(building_id=issue.building_id, service_code=issue.service_code, status="received", seq=0)
+    new.update(submitted_at=issue.created_at, source=issue.source)
+    if not new.get("seq"):  # no work-order snapshot yet: the submission's own view
+        new.update(
+            title=issue.title,
+            building_id=issue.building_id,
+            service_code=issue.service_code,
+            status="received",
+            seq=0,
+        )
     return new
 
 

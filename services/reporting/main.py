@@ -8,11 +8,14 @@ from reporting.settings import ReportingSettings
 
 
 def create_app() -> FastAPI:
+    from reporting.agenda import router as agenda_router
+    from reporting.dashboard.page import router as dashboard_router
+    from reporting.exports import router as exports_router
     from reporting.router import router as reports_router
 
     return create_service_app(
         Reporting(ReportingSettings()),
         title="Louzhang reporting",
         description="KPIs, breakdowns, exports and the dashboard, from events.",
-        routers=[reports_router],
+        routers=[reports_router, exports_router, agenda_router, dashboard_router],
     )

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +27,14 @@ from louzhang.events import (
     WorkOrderChanged,
     parse_data,
 )
-from louzhang.store import Store
+from louzhang.store import Store, utcnow
 from reporting import fold
 from reporting.windows import month_of
 
 Doc = dict[str, Any]
 ALL = "*"
+# The event data the read models are folded from.
+FOLDED = (IssueSubmitted, WorkOrderChanged, IssueFeedback, EnterpriseUpdated, VisitRecorded)
 NAMES = ("issues", "cells", "enterprises", "visits")
 
 
@@ -67,7 +69,14 @@ class ReadModel:
         """Store the event as it came (once), for rebuilds."""
         await self.events.update_one(
             {"_id": event.id},
-            {"$setOnInsert": {"name": event.name, "time": event.time, "event": event.model_dump(mode="json")}},
+            {
+                "$setOnInsert": {
+                    "name": event.name,
+                    "time": event.time,
+                    "stored_at": utcnow(),
+                    "event": event.model_dump(mode="json"),
+                }
+            },
             upsert=True,
             session=session,
         )
@@ -143,29 +152,46 @@ class ReadModel:
 
     # ---- rebuilding -------------------------------------------------------
 
-    async def replay(self, since: datetime | None = None, progress: Any = None) -> int:
-        """Fold every stored event (from `since`) into these collections, oldest first."""
+    async def replay(
+        self,
+        since: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+        *,
+        ids: Collection[str] | None = None,
+    ) -> int:
+        """Fold the stored events (all, those from `since`, or those named by `ids`) into these
+        collections, oldest first; returns how many were folded. `progress` hears of every stored
+        event read, folded or not (notification outcomes are kept but not folded)."""
         query: Doc = {} if since is None else {"time": {"$gte": since}}
+        if ids is not None:
+            query["_id"] = {"$in": list(ids)}
         count = 0
-        async for stored in self.events.find(query).sort([("time", ASCENDING), ("_id", ASCENDING)]):
-            event = Event.model_validate(stored["event"])
+        # By time alone, so that the index on it serves the sort (folds do not depend on the order).
+        async for stored in self.events.find(query).sort("time", ASCENDING):
             try:
+                event = Event.model_validate(stored["event"])
                 data = parse_data(event)
-            except ValueError:
-                continue
-            await self.apply(event, data, keep=False)
-            count += 1
+            except (KeyError, ValueError):
+                data = None
+            if isinstance(data, FOLDED):
+                await self.apply(event, data, keep=False)
+                count += 1
             if progress is not None:
                 progress(1)
         return count
 
 
 async def swap_in(db: AsyncDatabase[Doc], store: Store, suffix: str) -> None:
-    """Put rebuilt collections in place of the live ones."""
+    """Put rebuilt collections in place of the live ones, each in one rename that drops the live
+    one. A kind of document the rebuild found none of replaces its live collection all the same
+    (with an empty one, indexed like the live ones)."""
+    await ReadModel(store, suffix).ensure_indexes()
+    present = set(await db.list_collection_names())
     for name in NAMES:
         source = store.col(name + suffix).name
         target = store.col(name).name
-        if source in await db.list_collection_names():
-            await db.client.admin.command(
-                "renameCollection", f"{db.name}.{source}", to=f"{db.name}.{target}", dropTarget=True
-            )
+        if source not in present:
+            raise RuntimeError(f"no collection {source} to put in place of {target}")
+        await db.client.admin.command(
+            "renameCollection", f"{db.name}.{source}", to=f"{db.name}.{target}", dropTarget=True
+        )

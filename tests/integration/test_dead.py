@@ -60,3 +60,18 @@ async def test_poison_is_listed_with_its_reason_and_a_good_message_replays(api: 
     eventually(lambda: db["routing_workorders"].find_one({"_id": issue_id}), what="dispatched after the replay")
     depths = await dead.depths(url)
     assert depths[PARKED] == before - 1 and set(depths) >= {PARKED, "louzhang.notify.workorders.dead"}
+
+
+def test_cli_lists_and_replays(api: Api) -> None:
+    from typer.testing import CliRunner
+
+    from louzhang.cli import app
+
+    env = {"LOUZHANG_AMQP_URL": api.stack.amqp_url}
+    listed = CliRunner().invoke(app, ["dead", "list", "--queue", PARKED], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert f"{PARKED}: " in listed.output
+    refused = CliRunner().invoke(app, ["dead", "replay", "--queue", "louzhang.nowhere"], env=env)
+    assert refused.exit_code == 2 and "louzhang.nowhere" in refused.output
+    replayed = CliRunner().invoke(app, ["dead", "replay", "--queue", PARKED, "--id", "no-such-id"], env=env)
+    assert replayed.exit_code == 0 and "replayed 0 message(s)" in replayed.output

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.api import Api
-from tests.support.servers import SERVICES
+from tests.support.servers import SERVICES, eventually
 
 FORGED = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiIsImtpbmQiOiJzdGFmZiIsImp0aSI6IngifQ.Zm9yZ2Vk"
 
@@ -51,3 +52,33 @@ def test_rate_limit_per_token_answers_429_with_retry_after(api: Api) -> None:
         assert httpx.get(f"{url}/healthz").status_code == 200
     finally:
         api.stack.kill("intake-limited")
+
+
+def test_secrets_and_tokens_never_reach_the_logs(api: Api, endpoints: Any) -> None:
+    staff_token = api.token_for("staff", "S05")
+    # Everything that handles secrets: every channel of S05 (one of them failing), a forged and a real token.
+    endpoints.scripts["/cgi-bin/webhook/send"].replies.append((500, {"errcode": -1}))
+    body = {"building_id": "B1", "service_code": "quick-urgent", "title": "日志检查", "description": "secrets"}
+    issue_id = api.post("intake", "/v1/issues", json=body).json()["id"]
+
+    def sent() -> set[str]:
+        records = api.get("notify", "/v1/notifications", params={"issue_id": issue_id}).json()["items"]
+        return {r["channel"] for r in records if r["status"] == "sent"}
+
+    eventually(lambda: sent() >= {"webhook", "wecom", "dingtalk", "email"}, timeout=20, what="every channel sent")
+    httpx.get(f"{api.stack.url('intake')}/v1/issues", headers={"Authorization": f"Bearer {FORGED}"})
+    api.as_token(staff_token).get("notify", "/v1/inbox")
+    logs = "".join(api.stack.log(name) for name in SERVICES)
+    assert "started" in logs, "the services' logs were read"
+    for secret in (
+        api.stack.admin_token,
+        api.stack.jwt_secret,
+        staff_token,
+        FORGED,
+        "s05-secret",
+        "wecom-S05",
+        "ding-S05",
+        "SECs05",
+        "hush",
+    ):
+        assert secret not in logs, f"a secret reached the logs: {secret[:6]}…"

@@ -185,7 +185,9 @@ class Reports:
         """An issue counts under each of its current assignees (from the issues themselves)."""
         groups: dict[str, C.Counters] = defaultdict(dict)
         durations: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        async for doc in self.model.issues.find(self._issue_query(f, [(f.start, f.end)])):
+        fields = ("submitted_at", "acknowledged_at", "first_ack_due", "resolved_at", "status", "reopened", "overdue")
+        projection = dict.fromkeys((*fields, "feedback", "building_id", "service_code", "assignees"), 1)
+        async for doc in self.model.issues.find(self._issue_query(f, [(f.start, f.end)]), projection):
             part = fold.contribution(doc)
             if part is None:
                 continue

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from openpyxl import Workbook
 from openpyxl.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -190,7 +191,10 @@ def display_width(value: Any, number_format: str = "") -> int:
 
 
 def put(sheet: Worksheet, row: int, column: int, value: Any, kind: Kind = "text") -> Cell:
-    """Write a value; text is always stored as text (a name like `=1+1` never becomes a formula)."""
+    """Write a value; text is always stored as text (a name like `=1+1` never becomes a formula),
+    and characters a workbook cannot hold (control characters) are replaced, not fatal."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
     cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"

@@ -103,3 +103,12 @@ def test_attachment_names_the_file_in_chinese_with_an_ascii_fallback() -> None:
     encoded = header.split("filename*=UTF-8''")[1]
     assert unquote(encoded) == "楼长制统计_按楼宇_2026-11-01_2026-12-01.csv"
     assert "/" not in unquote(attachment('a/b\\c"d.xlsx').split("''")[1])
+
+
+def test_control_characters_do_not_break_a_workbook() -> None:
+    from openpyxl import Workbook
+
+    from reporting.exports import put
+
+    sheet = Workbook().active
+    assert put(sheet, 1, 1, "事项\x18\x0c名").value == "事项\ufffd\ufffd名"

@@ -14,8 +14,10 @@ from louzhang.auth import Principal
 from louzhang.store import Store, utcnow
 
 KEEP = timedelta(hours=24)
-# A claim older than this whose request never finished (its process died) may be taken over.
-ABANDONED = timedelta(seconds=60)
+# A claim older than this whose request never finished (its process died, or the database went
+# down before the claim could be released) may be taken over: a request takes far less (the
+# database timeout is 5 s), and a client retrying after a crash waits at most this long.
+ABANDONED = timedelta(seconds=10)
 
 
 def fingerprint(body: Any) -> str:

@@ -85,7 +85,7 @@ async def refresh(reports: Reports, index: DirectoryIndex | None) -> None:
     if index is not None:
         children = index.directory.grid.children
         owner = {b: child.id for child in children for b in index.buildings_under(child.id)}
-        groups = await reports.grouped(f, lambda d: owner.get(d.get("building_id", "")))
+        groups = await reports.grouped(f, "building_id", lambda d: owner.get(d.get("building_id", "")))
         nodes = {child.id: (child.name, groups.get(child.id, {})) for child in children}
     publish(summary, nodes)
 

@@ -38,7 +38,9 @@ class Reports:
     def __init__(self, model: ReadModel) -> None:
         self.model = model
 
-    async def _cells(self, f: Filter, grain: str, spans: list[Span], by_service: bool) -> list[Doc]:
+    async def _cells(self, f: Filter, grain: str, spans: list[Span], by_service: bool, field: str | None) -> list[Doc]:
+        """The cells' counters summed inside MongoDB per value of `field` (one row when None):
+        `{field: value, <counter>: n, "h_ack": {bin: n}, "h_res": {bin: n}}` rows."""
         if not spans:
             return []
         query: Doc = {"grain": grain, "$or": _spans(spans)}
@@ -48,7 +50,30 @@ class Reports:
             query["service_code"] = {"$ne": ALL} if by_service else ALL
         if f.buildings is not None:
             query["building_id"] = {"$in": sorted(f.buildings)}
-        return await self.model.cells.find(query, {"_id": 0, "grain": 0}).to_list()
+        group = f"${field}" if field else None
+        cells = self.model.cells
+        sums = [{"$match": query}, {"$group": {"_id": group, **{n: {"$sum": f"${n}"} for n in C.SCALARS}}}]
+
+        def bins(name: str) -> list[Doc]:
+            return [
+                {"$match": query},
+                {"$project": {"g": group, "h": {"$objectToArray": {"$ifNull": [f"${name}", {}]}}}},
+                {"$unwind": "$h"},
+                {"$group": {"_id": {"g": "$g", "k": "$h.k"}, "n": {"$sum": "$h.v"}}},
+            ]
+
+        async def run(pipeline: list[Doc]) -> list[Doc]:
+            return await (await cells.aggregate(pipeline)).to_list()
+
+        totals, acks, resolves = await asyncio.gather(run(sums), run(bins("h_ack")), run(bins("h_res")))
+        rows: dict[Any, Doc] = {}
+        for t in totals:
+            rows[t["_id"]] = {**({field: t["_id"]} if field else {}), **{n: t[n] for n in C.SCALARS}}
+        for name, found in (("h_ack", acks), ("h_res", resolves)):
+            for b in found:
+                row = rows.setdefault(b["_id"]["g"], {field: b["_id"]["g"]} if field else {})
+                row.setdefault(name, {})[int(b["_id"]["k"])] = b["n"]
+        return list(rows.values())
 
     def _issue_query(self, f: Filter, spans: list[tuple[datetime | None, datetime]]) -> Doc:
         query: Doc = {
@@ -67,17 +92,24 @@ class Reports:
         return await self.model.issues.find(self._issue_query(f, list(spans))).to_list()
 
     async def grouped(
-        self, f: Filter, key: Callable[[Doc], str | None], *, by_service: bool = False, months: bool = True
+        self,
+        f: Filter,
+        field: str | None,
+        key: Callable[[Doc], str | None] = lambda d: "all",
+        *,
+        by_service: bool = False,
+        months: bool = True,
     ) -> dict[str, C.Counters]:
-        """Counters of the population grouped by `key` (applied to cells and to issues alike:
-        `building_id`, `service_code`, `period` are fields of both)."""
+        """Counters of the population summed per value of `field` (building_id, service_code,
+        period, or None for one total), then mapped by `key` (a grid node per building, a week
+        per day...): whole months and days from the cells, partial days from the issues."""
         p = plan(f.start, f.end)
         if not months:
             p.days.extend(p.months)
             p.months = []
         day_cells, month_cells, raw = await asyncio.gather(
-            self._cells(f, "day", p.days, by_service),
-            self._cells(f, "month", p.months, by_service),
+            self._cells(f, "day", p.days, by_service, field),
+            self._cells(f, "month", p.months, by_service, field),
             self._raw(f, p.raw),
         )
         groups: dict[str, C.Counters] = defaultdict(dict)
@@ -154,7 +186,7 @@ class Reports:
 
     async def summary(self, f: Filter) -> dict[str, Any]:
         groups, exact, cover = await asyncio.gather(
-            self.grouped(f, lambda _: "all"),
+            self.grouped(f, None),
             self.exact_durations(f, lambda _: ["all"]),
             self.coverage(f, lambda _: "all"),
         )
@@ -168,15 +200,17 @@ class Reports:
         if by == "assignee":
             return await self._by_assignee(f, names)
         key, issue_key, keys = _keys(f, by, names, building_groups)
+        by_service = by == "service_code"
+        field = "service_code" if by_service else "building_id"
         groups, exact = await asyncio.gather(
-            self.grouped(f, key, by_service=by == "service_code"), self.exact_durations(f, issue_key)
+            self.grouped(f, field, key, by_service=by_service), self.exact_durations(f, issue_key)
         )
-        cover = await self.coverage(f, key) if by != "service_code" else {}
+        cover = await self.coverage(f, key) if not by_service else {}
         rows = []
         for k in dict.fromkeys([*keys, *groups]):
             counts = C.add(dict(groups.get(k, {})), cover.get(k, {}))
             figures = C.figures(counts, exact=(exact.get(k, ([], [])) if exact is not None else None))
-            if by == "service_code":
+            if by_service:
                 figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
             rows.append({"key": k, "name": names.get(k, k), **figures})
         return rows
@@ -220,9 +254,7 @@ class Reports:
 
     async def by_building(self, f: Filter) -> tuple[dict[str, C.Counters], dict[str, Doc]]:
         """Counters and visit coverage per building, for trees of figures."""
-        return await asyncio.gather(
-            self.grouped(f, lambda d: d["building_id"]), self.coverage(f, lambda d: d["building_id"])
-        )
+        return await asyncio.gather(self.grouped(f, "building_id", _building), self.coverage(f, _building))
 
     async def timeseries(self, f: Filter, interval: str) -> list[dict[str, Any]]:
         """Buckets of day, week (from Monday) or month, in Asia/Shanghai."""
@@ -235,7 +267,7 @@ class Reports:
                 day = month_of(day)
             return day.date().isoformat()
 
-        groups = await self.grouped(f, bucket, months=interval == "month")
+        groups = await self.grouped(f, "period", bucket, months=interval == "month")
         rows = []
         for k in sorted(groups):
             rows.append({"period": k, **C.figures(groups[k])})
@@ -264,3 +296,7 @@ def _keys(
     else:
         keys = [f.service_code] if f.service_code else sorted(names)
     return value, lambda d: [d[field]] if d.get(field) else [], keys
+
+
+def _building(d: Doc) -> str | None:
+    return d.get("building_id")

@@ -13,7 +13,7 @@ from typing import Any
 
 from louzhang import topology, urls
 from louzhang.auth import Tokens
-from louzhang.bus import Bus, Handler
+from louzhang.bus import BatchHandler, Bus, Handler
 from louzhang.outage import is_outage
 from louzhang.settings import ServiceSettings
 from louzhang.store import OutboxRelay, Store
@@ -44,6 +44,10 @@ class Runtime:
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
         return ()
 
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        """Queues whose events the service applies many at a time (by queue name)."""
+        return {}
+
     async def on_started(self) -> None:
         """Runs once the database, the bus and the consumers are up."""
 
@@ -58,7 +62,7 @@ class Runtime:
     async def _start(self) -> None:
         await self._until_done(self._connect, "connecting")
         for queue, handler in self.consumers():
-            await self.bus.consume(queue, handler)
+            await self.bus.consume(queue, handler, self.batch_handlers().get(queue.queue))
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
         await self._until_done(self.on_started, "starting")
         self.started.set()

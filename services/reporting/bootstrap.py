@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fastapi import Request
 
 from louzhang import topology
-from louzhang.bus import Handler
+from louzhang.bus import BatchHandler, Handler
 from louzhang.events import (
     DirectoryUpdated,
     EnterpriseUpdated,
@@ -55,6 +55,10 @@ class Reporting(Runtime):
         self, event: Event, data: IssueSubmitted | WorkOrderChanged | IssueFeedback | EnterpriseUpdated | VisitRecorded
     ) -> None:
         await self.readmodel.apply(event, data)
+
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        # Issue events come in thousands: folded a prefetch-full per transaction.
+        return {topology.queue("reporting", "issues").queue: self.readmodel.apply_batch}
 
     async def on_notification(self, event: Event, data: NotificationOutcome) -> None:
         await self.readmodel.keep(event)

@@ -10,11 +10,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -36,6 +37,27 @@ ALL = "*"
 # The event data the read models are folded from.
 FOLDED = (IssueSubmitted, WorkOrderChanged, IssueFeedback, EnterpriseUpdated, VisitRecorded)
 NAMES = ("issues", "cells", "enterprises", "visits")
+
+
+def issue_of(data: Any) -> str | None:
+    if isinstance(data, IssueSubmitted):
+        return data.id
+    if isinstance(data, WorkOrderChanged | IssueFeedback):
+        return data.issue_id
+    return None
+
+
+def fold_issue(doc: Doc, name: str, data: Any) -> Doc:
+    if isinstance(data, IssueSubmitted):
+        return fold.fold_submitted(doc, data)
+    if isinstance(data, IssueFeedback):
+        return fold.fold_feedback(doc, data)
+    return fold.fold_work_order(doc, name, data)
+
+
+def _keep(event: Event) -> UpdateOne:
+    doc = {"name": event.name, "time": event.time, "stored_at": utcnow(), "event": event.model_dump(mode="json")}
+    return UpdateOne({"_id": event.id}, {"$setOnInsert": doc}, upsert=True)
 
 
 def cell_key(grain: str, period: datetime, building_id: str, service_code: str) -> str:
@@ -67,19 +89,7 @@ class ReadModel:
 
     async def keep(self, event: Event, session: AsyncClientSession | None = None) -> None:
         """Store the event as it came (once), for rebuilds."""
-        await self.events.update_one(
-            {"_id": event.id},
-            {
-                "$setOnInsert": {
-                    "name": event.name,
-                    "time": event.time,
-                    "stored_at": utcnow(),
-                    "event": event.model_dump(mode="json"),
-                }
-            },
-            upsert=True,
-            session=session,
-        )
+        await self.events.bulk_write([_keep(event)], session=session)
 
     async def apply(self, event: Event, data: Any, *, keep: bool = True) -> None:
         """Fold one event into the read models, in one transaction with its storage."""
@@ -115,40 +125,71 @@ class ReadModel:
                 session=session,
             )
             return
-        issue_id = data.id if isinstance(data, IssueSubmitted) else data.issue_id
-        old = await self.issues.find_one({"_id": issue_id}, session=session)
-        base = old or {"_id": issue_id}
-        if isinstance(data, IssueSubmitted):
-            new = fold.fold_submitted(base, data)
-        elif isinstance(data, IssueFeedback):
-            new = fold.fold_feedback(base, data)
-        elif isinstance(data, WorkOrderChanged):
-            new = fold.fold_work_order(base, name, data)
-        else:
+        issue_id = issue_of(data)
+        if issue_id is None:
             return
+        old = await self.issues.find_one({"_id": issue_id}, session=session)
+        new = fold_issue(old or {"_id": issue_id}, name, data)
         if new == old:
             return
         await self.issues.replace_one({"_id": issue_id}, new, upsert=True, session=session)
         await self.add(fold.delta(old, new), session)
 
+    async def apply_batch(self, items: list[tuple[Event, Any]]) -> None:
+        """Fold many events in one transaction: each issue document read and written once,
+        the counter changes merged per cell. The folds are state-based, so the change from an
+        issue's first to its last state is the sum of the steps in between."""
+
+        async def work(session: AsyncClientSession) -> None:
+            await self.events.bulk_write([_keep(event) for event, _ in items], ordered=False, session=session)
+            ids = {i for _, data in items if (i := issue_of(data)) is not None}
+            found = {d["_id"]: d async for d in self.issues.find({"_id": {"$in": sorted(ids)}}, session=session)}
+            current: dict[str, Doc] = dict(found)
+            for event, data in items:
+                issue_id = issue_of(data)
+                if issue_id is None:
+                    await self.fold_event(event.name, data, session)
+                else:
+                    current[issue_id] = fold_issue(current.get(issue_id) or {"_id": issue_id}, event.name, data)
+            changed = {i: doc for i, doc in current.items() if doc != found.get(i)}
+            if changed:
+                writes = [ReplaceOne({"_id": i}, doc, upsert=True) for i, doc in changed.items()]
+                await self.issues.bulk_write(writes, ordered=False, session=session)
+            totals: dict[fold.Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for i, doc in changed.items():
+                for cell, counters in fold.delta(found.get(i), doc).items():
+                    for name, value in counters.items():
+                        totals[cell][name] += value
+            await self.add(totals, session)
+
+        await self.store.transaction(work)
+
     async def add(self, changes: Mapping[fold.Cell, Mapping[str, int]], session: AsyncClientSession | None) -> None:
+        """Add counter changes to the day and month cells, per service and for all services."""
+        writes = []
         for cell, counters in changes.items():
+            increments = {k: v for k, v in counters.items() if v}
+            if not increments:
+                continue
             for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
                 for service in (cell.service_code, ALL):
-                    await self.cells.update_one(
-                        {"_id": cell_key(grain, period, cell.building_id, service)},
-                        {
-                            "$inc": dict(counters),
-                            "$setOnInsert": {
-                                "grain": grain,
-                                "period": period,
-                                "building_id": cell.building_id,
-                                "service_code": service,
+                    writes.append(
+                        UpdateOne(
+                            {"_id": cell_key(grain, period, cell.building_id, service)},
+                            {
+                                "$inc": increments,
+                                "$setOnInsert": {
+                                    "grain": grain,
+                                    "period": period,
+                                    "building_id": cell.building_id,
+                                    "service_code": service,
+                                },
                             },
-                        },
-                        upsert=True,
-                        session=session,
+                            upsert=True,
+                        )
                     )
+        if writes:
+            await self.cells.bulk_write(writes, ordered=False, session=session)
 
     # ---- rebuilding -------------------------------------------------------
 

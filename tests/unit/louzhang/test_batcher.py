@@ -1,0 +1,94 @@
+"""The batching consumer's rules, on stand-in messages (pure logic, no broker)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from pymongo.errors import AutoReconnect
+
+from louzhang.bus import Batcher
+from louzhang.events import IssueSubmitted, Submitter, new_event
+
+
+class Message:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.message_id = "m"
+        self.channel = SimpleNamespace(is_closed=False)
+        self.outcome: str | None = None
+
+    async def ack(self) -> None:
+        self.outcome = "ack"
+
+    async def nack(self, requeue: bool = True) -> None:
+        self.outcome = "requeued" if requeue else "dropped"
+
+    async def reject(self, requeue: bool = False) -> None:
+        self.outcome = "dead" if not requeue else "requeued"
+
+
+def event(issue_id: str) -> bytes:
+    data = IssueSubmitted(
+        id=issue_id,
+        building_id="B1",
+        service_code="s",
+        title="t",
+        description="d",
+        created_at=datetime.now(UTC),
+        submitted_by=Submitter(kind="admin", subject="admin"),
+    )
+    return new_event("issue.submitted", source="test", subject=issue_id, data=data).model_dump_json().encode()
+
+
+async def test_a_batch_is_applied_once_and_acknowledged() -> None:
+    seen: list[list[str]] = []
+
+    async def batch(items: list[tuple[Any, Any]]) -> None:
+        seen.append([data.id for _, data in items])
+
+    batcher = Batcher("q", handler=None, batch=batch, size=3)  # type: ignore[arg-type]
+    messages = [Message(event(f"I{i}")) for i in range(3)]
+    for m in messages:
+        await batcher.take(m)  # type: ignore[arg-type]
+    assert seen == [["I0", "I1", "I2"]]
+    assert [m.outcome for m in messages] == ["ack"] * 3
+
+
+async def test_poison_is_dead_lettered_on_arrival() -> None:
+    batcher = Batcher("q", handler=None, batch=None, size=10)  # type: ignore[arg-type]
+    poison = Message(b"not json")
+    await batcher.take(poison)  # type: ignore[arg-type]
+    assert poison.outcome == "dead" and batcher.pending == []
+
+
+async def test_an_outage_retries_the_whole_batch() -> None:
+    calls = 0
+
+    async def batch(items: list[tuple[Any, Any]]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise AutoReconnect("database down")
+
+    batcher = Batcher("q", handler=None, batch=batch, size=2)  # type: ignore[arg-type]
+    messages = [Message(event("A")), Message(event("B"))]
+    for m in messages:
+        await batcher.take(m)  # type: ignore[arg-type]
+    assert calls == 3 and [m.outcome for m in messages] == ["ack", "ack"]
+
+
+async def test_another_failure_finds_the_bad_message_one_by_one() -> None:
+    async def batch(items: list[tuple[Any, Any]]) -> None:
+        raise ValueError("a bug somewhere in the batch")
+
+    async def one(event: Any, data: Any) -> None:
+        if data.id == "bad":
+            raise ValueError("this one")
+
+    batcher = Batcher("q", handler=one, batch=batch, size=3)
+    messages = [Message(event("good")), Message(event("bad")), Message(event("fine"))]
+    for m in messages:
+        await batcher.take(m)  # type: ignore[arg-type]
+    assert [m.outcome for m in messages] == ["ack", "requeued", "ack"]

@@ -12,7 +12,7 @@ from intake.issues.service import Issues
 from intake.settings import IntakeSettings
 from intake.visits.service import Visits
 from louzhang import topology
-from louzhang.bus import Handler
+from louzhang.bus import BatchHandler, Handler
 from louzhang.events import DirectoryUpdated, EnterpriseUpdated, Event, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
@@ -54,6 +54,9 @@ class Intake(Runtime):
 
     async def on_work_order(self, event: Event, data: WorkOrderChanged) -> None:
         await self.issues.apply_work_order(event, data)
+
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        return {topology.queue("intake", "workorders").queue: self.issues.apply_work_orders}
 
     async def on_enterprise(self, event: Event, data: EnterpriseUpdated) -> None:
         await self.enterprises.apply(event, data)

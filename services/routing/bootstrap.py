@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi import Request
 
 from louzhang import topology
-from louzhang.bus import Handler
+from louzhang.bus import BatchHandler, Handler
 from louzhang.events import Event, IssueFeedback, IssueSubmitted
 from louzhang.runtime import Runtime
 from routing.directory.service import DirectoryVersions, demo_directory
@@ -40,6 +40,16 @@ class Routing(Runtime):
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
         return [(topology.queue("routing", "issues"), self.on_issue)]
+
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        return {topology.queue("routing", "issues").queue: self.on_issues}
+
+    async def on_issues(self, items: list[tuple[Event, IssueSubmitted | IssueFeedback]]) -> None:
+        """Submissions are dispatched together; feedback (rare) one by one after them."""
+        await self.workorders.dispatch_many([(e, d) for e, d in items if isinstance(d, IssueSubmitted)])
+        for event, data in items:
+            if isinstance(data, IssueFeedback):
+                await self.workorders.feedback(event, data)
 
     async def on_issue(self, event: Event, data: IssueSubmitted | IssueFeedback) -> None:
         if isinstance(data, IssueSubmitted):

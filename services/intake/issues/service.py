@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 from fastapi.exceptions import RequestValidationError
-from pymongo import DESCENDING, ReturnDocument
+from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from intake.enterprises import EnterpriseCopy
@@ -97,6 +98,21 @@ def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
     if who.kind == "system" or index is None:
         return mine
     return {"$or": [mine, {"building_id": {"$in": sorted(index.scope(who.subject))}}]}
+
+
+# The fields of routing's work-order snapshot shown on the issue.
+SNAPSHOT = {
+    "status",
+    "building_id",
+    "service_code",
+    "escalation_level",
+    "acknowledge_due",
+    "acknowledge_overdue",
+    "resolve_due",
+    "overdue",
+    "reopened",
+    "seq",
+}
 
 
 class Issues:
@@ -234,35 +250,30 @@ class Issues:
         return page(await self.issues.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list(), limit)
 
     async def apply_work_order(self, event: Event, change: WorkOrderChanged) -> None:
-        """Reflect one of routing's steps. Idempotent and order-tolerant: the timeline
-        entry is added once per event id, and the snapshot only moves forward in `seq`."""
-        oid = ObjectId(change.issue_id)
-        entry = {
-            "type": event.name.removeprefix("issue."),
-            "time": change.time,
-            "actor": change.actor,
-            "note": change.note,
-            "event_id": event.id,
-        }
-        await self.issues.update_one(
-            {"_id": oid, "timeline.event_id": {"$ne": event.id}}, {"$push": {"timeline": entry}}
-        )
-        snapshot = change.model_dump(
-            include={
-                "status",
-                "building_id",
-                "service_code",
-                "escalation_level",
-                "acknowledge_due",
-                "acknowledge_overdue",
-                "resolve_due",
-                "overdue",
-                "reopened",
-                "seq",
+        await self.apply_work_orders([(event, change)])
+
+    async def apply_work_orders(self, items: Sequence[tuple[Event, WorkOrderChanged]]) -> None:
+        """Reflect routing's steps, in one bulk write. Idempotent and order-tolerant: each
+        timeline entry is added once per event id, and the snapshot only moves forward in `seq`."""
+        writes: builtins.list[UpdateOne] = []
+        for event, change in items:
+            oid = ObjectId(change.issue_id)
+            entry = {
+                "type": event.name.removeprefix("issue."),
+                "time": change.time,
+                "actor": change.actor,
+                "note": change.note,
+                "event_id": event.id,
             }
-        )
-        snapshot["assignees"] = [a.model_dump() for a in change.assignees]
-        await self.issues.update_one({"_id": oid, "seq": {"$lt": change.seq}}, {"$set": snapshot})
+            snapshot = change.model_dump(include=SNAPSHOT)
+            snapshot["assignees"] = [a.model_dump() for a in change.assignees]
+            writes.append(
+                UpdateOne({"_id": oid, "timeline.event_id": {"$ne": event.id}}, {"$push": {"timeline": entry}})
+            )
+            writes.append(UpdateOne({"_id": oid, "seq": {"$lt": change.seq}}, {"$set": snapshot}))
+        if writes:
+            # In order: a later step of one issue in the same batch must find the earlier applied.
+            await self.issues.bulk_write(writes, ordered=True)
 
     async def feedback(self, doc: Doc, who: Principal, verdict: FeedbackCreate) -> Doc:
         """Record 回访 on a resolved issue with its `issue.feedback` event; the status moves at

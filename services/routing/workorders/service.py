@@ -6,11 +6,12 @@ clears commit in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from louzhang.auth import Principal
@@ -181,10 +182,10 @@ class WorkOrders:
     def _arm_acknowledge(self, order: Order) -> tuple[str, datetime, dict[str, Any]]:
         return ("acknowledge", order["acknowledge_due"], {"level": order["level"]})
 
-    async def dispatch_submitted(self, event: Event, issue: IssueSubmitted) -> None:
+    async def _new_order(self, issue: IssueSubmitted, now: datetime) -> tuple[Order, Step, DirectoryIndex]:
+        """The work order dispatching `issue` (rules 1-3, 5) and its first step, not yet stored."""
         index = await self._directory_for(issue)
         building, service = index.buildings[issue.building_id], index.services[issue.service_code]
-        now = utcnow()
         order: Order = {
             "_id": issue.id,
             "seq": 0,
@@ -205,12 +206,42 @@ class WorkOrders:
             recipients=recipients,
             arm=[self._arm_acknowledge(order), ("resolve", order["resolve_due"], {})],
         )
+        return order, step, index
 
-        async def effect(session: AsyncClientSession) -> list[Event]:
-            await self._save(session, order, step, index, now)
-            return []
+    async def dispatch_submitted(self, event: Event, issue: IssueSubmitted) -> None:
+        await self.dispatch_many([(event, issue)])
 
-        await self.store.once("routing.dispatch", event, effect)
+    async def dispatch_many(self, items: Sequence[tuple[Event, IssueSubmitted]]) -> None:
+        """Dispatch submitted issues in one transaction, with bulk writes; each event once."""
+        if not items:
+            return
+        now = utcnow()
+        planned = [(event, *(await self._new_order(issue, now))) for event, issue in items]
+
+        async def work(session: AsyncClientSession) -> None:
+            keys = {f"routing.dispatch:{event.id}": event for event, *_ in planned}
+            done = {d["_id"] async for d in self.store.processed.find({"_id": {"$in": list(keys)}}, session=session)}
+            orders: list[Order] = []
+            timers: list[ReplaceOne[dict[str, Any]]] = []
+            events: list[Event] = []
+            for event, order, step, index in planned:
+                if f"routing.dispatch:{event.id}" in done or any(o["_id"] == order["_id"] for o in orders):
+                    continue
+                order["seq"] = 1
+                order["timeline"].append({"type": "assigned", "time": now, "actor": "system", "note": None})
+                orders.append(order)
+                timers.extend(self.timers.arming(order["_id"], kind, due, **ctx) for kind, due, ctx in step.arm)  # type: ignore[arg-type]
+                data = snapshot(order, index, step, now)
+                events.append(new_event(step.event, source="routing", subject=order["_id"], data=data))
+            fresh = [k for k in keys if k not in done]
+            if orders:
+                await self.orders.insert_many(orders, session=session)
+                await self.timers.timers.bulk_write(timers, ordered=False, session=session)
+                await self.store.add_to_outbox(events, session)
+            if fresh:
+                await self.store.processed.insert_many([{"_id": k, "at": now} for k in fresh], session=session)
+
+        await self.store.transaction(work)
 
     # ---- reading ---------------------------------------------------------
 

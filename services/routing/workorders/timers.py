@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import Counter
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from louzhang.loops import run_forever
@@ -36,14 +36,14 @@ class Timers:
         await self.timers.create_index([("due", ASCENDING)])
         await self.timers.create_index([("issue_id", ASCENDING)])
 
+    @staticmethod
+    def arming(issue_id: str, kind: Kind, due: datetime, **context: Any) -> ReplaceOne[dict[str, Any]]:
+        """The write that arms (or re-arms) the issue's timer of this kind."""
+        doc = {"issue_id": issue_id, "kind": kind, "due": due, "lease_until": due, "owner": None, **context}
+        return ReplaceOne({"_id": f"{issue_id}:{kind}"}, doc, upsert=True)
+
     async def set(self, session: AsyncClientSession, issue_id: str, kind: Kind, due: datetime, **context: Any) -> None:
-        """Arm (or re-arm) the issue's timer of this kind."""
-        await self.timers.replace_one(
-            {"_id": f"{issue_id}:{kind}"},
-            {"issue_id": issue_id, "kind": kind, "due": due, "lease_until": due, "owner": None, **context},
-            upsert=True,
-            session=session,
-        )
+        await self.timers.bulk_write([self.arming(issue_id, kind, due, **context)], session=session)
 
     async def clear(self, session: AsyncClientSession, issue_id: str, *kinds: Kind) -> None:
         await self.timers.delete_many(

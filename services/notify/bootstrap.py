@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fastapi import Request
 
 from louzhang import topology
-from louzhang.bus import Handler
+from louzhang.bus import BatchHandler, Handler
 from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
@@ -47,6 +47,12 @@ class Notify(Runtime):
 
     async def on_work_order(self, event: Event, data: WorkOrderChanged) -> None:
         await self.deliveries.record(event, data, self.directory.index)
+
+    async def on_work_orders(self, items: list[tuple[Event, WorkOrderChanged]]) -> None:
+        await self.deliveries.record_many(items, self.directory.index)
+
+    def batch_handlers(self) -> dict[str, BatchHandler]:
+        return {topology.queue("notify", "workorders").queue: self.on_work_orders}
 
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "notify-directory")

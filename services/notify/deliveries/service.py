@@ -13,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,13 +78,43 @@ class Deliveries:
     # ---- recording -------------------------------------------------------
 
     async def record(self, event: Event, change: WorkOrderChanged, index: Any) -> None:
-        """Write the event's inbox items and delivery records, once."""
+        await self.record_many([(event, change)], index)
+
+    async def record_many(self, events: Sequence[tuple[Event, WorkOrderChanged]], index: Any) -> None:
+        """Write the events' inbox items and delivery records in one transaction, each event once."""
         staff = await self.contacts.staff()
-        planned = plan(event.name, change, staff, email_enabled=self.email is not None)
-        if not planned:
-            return
-        message = compose(event.name, change, index, self.settings.public_url)
         now = utcnow()
+        written: dict[str, tuple[list[Doc], list[Doc]]] = {}
+        for event, change in events:
+            planned = plan(event.name, change, staff, email_enabled=self.email is not None)
+            if planned and event.id not in written:
+                written[event.id] = self._plan_docs(event, change, planned, index, now)
+        if not written:
+            return
+
+        async def work(session: AsyncClientSession) -> int:
+            keys = {f"notify.deliveries:{event_id}": event_id for event_id in written}
+            done = {d["_id"] async for d in self.store.processed.find({"_id": {"$in": list(keys)}}, session=session)}
+            fresh = [event_id for key, event_id in keys.items() if key not in done]
+            items = [item for event_id in fresh for item in written[event_id][0]]
+            records = [record for event_id in fresh for record in written[event_id][1]]
+            if items:
+                await self.inbox.items.insert_many(items, session=session)
+            if records:
+                await self.records.insert_many(records, session=session)
+            if fresh:
+                markers = [{"_id": f"notify.deliveries:{event_id}", "at": now} for event_id in fresh]
+                await self.store.processed.insert_many(markers, session=session)
+            return len(fresh)
+
+        if await self.store.transaction(work):
+            self._wake.set()
+
+    def _plan_docs(
+        self, event: Event, change: WorkOrderChanged, planned: list[Any], index: Any, now: datetime
+    ) -> tuple[list[Doc], list[Doc]]:
+        """The inbox items and delivery records of one event."""
+        message = compose(event.name, change, index, self.settings.public_url)
         view = issue_view(change)
         docs: list[Doc] = []
         items: list[Doc] = []
@@ -119,15 +150,7 @@ class Deliveries:
                 if p.channel == "callback" and change.submitted_by is not None:
                     doc["callback"] = {"url": change.callback_url, "client": change.submitted_by.subject}
             docs.append(doc)
-
-        async def effect(session: AsyncClientSession) -> list[Event]:
-            if items:
-                await self.inbox.items.insert_many(items, session=session)
-            await self.records.insert_many(docs, session=session)
-            return []
-
-        if await self.store.once("notify.deliveries", event, effect):
-            self._wake.set()
+        return items, docs
 
     # ---- sending ---------------------------------------------------------
 

@@ -44,12 +44,15 @@ unit: install
 	$(PY) -m pytest tests/unit
 
 lint: install
-	$(VENV)/bin/ruff check services tests chaos
-	$(VENV)/bin/ruff format --check services tests chaos
+	$(VENV)/bin/ruff check services tests chaos bench
+	$(VENV)/bin/ruff format --check services tests chaos bench
 	$(VENV)/bin/mypy
 
-bench:
-	@echo "make bench is being built (issue 9)"; exit 1
+# The whole loop measured on this machine (bench/, docs/bench.md): its own MongoDB, vhost and ports;
+# installs Debian's wrk when missing. One table, also in bench/results/latest.json. Not part of `make test`.
+# BENCH_ARGS="--quick" for a short development run, "--profile" to py-spy the services too.
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Fault injection against the real stack (chaos/): single instances, then routing and notify twice.
 # It restarts the machine's RabbitMQ; not part of `make test`. CHAOS_ARGS="--issues 200" for a smoke run.

@@ -100,6 +100,9 @@ def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
     return {"$or": [mine, {"building_id": {"$in": sorted(index.scope(who.subject))}}]}
 
 
+# How many recent issues at the same building and service a new one is compared with.
+DUPLICATE_CANDIDATES = 50
+
 # The fields of routing's work-order snapshot shown on the issue.
 SNAPSHOT = {
     "status",
@@ -153,7 +156,7 @@ class Issues:
                 {"description": 1},
             )
             .sort("_id", DESCENDING)
-            .limit(200)
+            .limit(DUPLICATE_CANDIDATES)
         )
         candidates += [(str(d["_id"]), d["description"]) async for d in recent]
         return possible_duplicate(body.description, candidates, self.duplicate_similarity)

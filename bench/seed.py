@@ -38,8 +38,7 @@ from bench.stack import ACKNOWLEDGE, RESOLVE, ROLES, SERVICES_CATALOGUE, TOWNS, 
 from louzhang.events import WORK_ORDER_EVENTS, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
 from louzhang.store import utcnow
 from reporting import fold
-from reporting.readmodel import ALL, cell_key
-from reporting.windows import month_of
+from reporting.readmodel import targets
 
 Doc = dict[str, Any]
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
@@ -270,22 +269,11 @@ class Cells:
         self.keys: dict[fold.Cell, list[str]] = {}
 
     def _keys(self, cell: fold.Cell) -> list[str]:
-        """The four cells an issue's counters go to: (day, month) × (its service, every service)."""
+        """The cells an issue's counters go to, as `ReadModel.add` finds them."""
         keys = []
-        for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
-            for service in (cell.service_code, ALL):
-                key = cell_key(grain, period, cell.building_id, service)
-                keys.append(key)
-                self.cells.setdefault(
-                    key,
-                    {
-                        "_id": key,
-                        "grain": grain,
-                        "period": period,
-                        "building_id": cell.building_id,
-                        "service_code": service,
-                    },
-                )
+        for key, fields in targets(cell):
+            keys.append(key)
+            self.cells.setdefault(key, {"_id": key, **fields})
         return keys
 
     def add(self, doc: Doc) -> None:

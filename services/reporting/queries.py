@@ -50,6 +50,9 @@ class Reports:
             query["service_code"] = {"$ne": ALL} if by_service else ALL
         if f.buildings is not None:
             query["building_id"] = {"$in": sorted(f.buildings)}
+        else:
+            # The whole district: its own cells, unless the report is per building.
+            query["building_id"] = {"$ne": ALL} if field == "building_id" else ALL
         group = f"${field}" if field else None
         cells = self.model.cells
         sums = [{"$match": query}, {"$group": {"_id": group, **{n: {"$sum": f"${n}"} for n in C.SCALARS}}}]

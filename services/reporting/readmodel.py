@@ -60,6 +60,19 @@ def _keep(event: Event) -> UpdateOne:
     return UpdateOne({"_id": event.id}, {"$setOnInsert": doc}, upsert=True)
 
 
+def targets(cell: fold.Cell) -> list[tuple[str, Doc]]:
+    """The cells an issue's counters go to: (day, month) × (its building, the whole district)
+    × (its service, every service). The district cells answer district-wide reports without
+    summing every building."""
+    out = []
+    for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
+        for building in (cell.building_id, ALL):
+            for service in (cell.service_code, ALL):
+                fields = {"grain": grain, "period": period, "building_id": building, "service_code": service}
+                out.append((cell_key(grain, period, building, service), fields))
+    return out
+
+
 def cell_key(grain: str, period: datetime, building_id: str, service_code: str) -> str:
     return f"{grain}|{period.date().isoformat()}|{building_id}|{service_code}"
 
@@ -165,29 +178,14 @@ class ReadModel:
         await self.store.transaction(work)
 
     async def add(self, changes: Mapping[fold.Cell, Mapping[str, int]], session: AsyncClientSession | None) -> None:
-        """Add counter changes to the day and month cells, per service and for all services."""
+        """Add counter changes to every cell the issue counts in (see `targets`)."""
         writes = []
         for cell, counters in changes.items():
             increments = {k: v for k, v in counters.items() if v}
             if not increments:
                 continue
-            for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
-                for service in (cell.service_code, ALL):
-                    writes.append(
-                        UpdateOne(
-                            {"_id": cell_key(grain, period, cell.building_id, service)},
-                            {
-                                "$inc": increments,
-                                "$setOnInsert": {
-                                    "grain": grain,
-                                    "period": period,
-                                    "building_id": cell.building_id,
-                                    "service_code": service,
-                                },
-                            },
-                            upsert=True,
-                        )
-                    )
+            for key, fields in targets(cell):
+                writes.append(UpdateOne({"_id": key}, {"$inc": increments, "$setOnInsert": fields}, upsert=True))
         if writes:
             await self.cells.bulk_write(writes, ordered=False, session=session)
 

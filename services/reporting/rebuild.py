@@ -231,7 +231,7 @@ async def _repair_day(model: ReadModel, day: datetime, session: AsyncClientSessi
         for name, n in counters.items():
             into[name] = into.get(name, 0) + n
     stored: dict[tuple[str, str], dict[str, int]] = {}
-    query = {"grain": "day", "period": day, "service_code": {"$ne": ALL}}
+    query = {"grain": "day", "period": day, "service_code": {"$ne": ALL}, "building_id": {"$ne": ALL}}
     async for cell_doc in model.cells.find(query, session=session):
         stored[(cell_doc["building_id"], cell_doc["service_code"])] = _flat(cell_doc)
     changes: dict[fold.Cell, dict[str, int]] = {}

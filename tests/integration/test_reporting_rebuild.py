@@ -170,9 +170,10 @@ def test_cells_out_of_step_with_the_issues_are_recounted(api: Api, history: list
     lost = {"$inc": {"total": -1}}
     cells_db = api.stack.database()["reporting_cells"]
     for grain, period in (("day", day), ("month", month)):
-        for service in ("talent", ALL):
-            key = f"{grain}|{period.date().isoformat()}|B1|{service}"
-            assert cells_db.update_one({"_id": key}, lost).matched_count == 1
+        for building in ("B1", ALL):
+            for service in ("talent", ALL):
+                key = f"{grain}|{period.date().isoformat()}|{building}|{service}"
+                assert cells_db.update_one({"_id": key}, lost).matched_count == 1
     # Today is read from its cells once the window takes in the whole day (until then, from the issues).
     tomorrow = {"to": (day + timedelta(days=1)).date().isoformat()}
     broken = api.get("reporting", "/v1/reports/summary", params=tomorrow).json()

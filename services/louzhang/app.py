@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -68,6 +68,33 @@ class BodyLimit:
             await _too_large(scope, receive, send, limit)
 
 
+class Measure:
+    """Request durations by route and status, as plain ASGI (a `BaseHTTPMiddleware` costs
+    a task and a stream copy per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], path, str(status)).observe(time.perf_counter() - started)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -99,14 +126,7 @@ def create_app(
     app.add_middleware(BodyLimit, larger=body_limits)
     app.add_middleware(RateLimit, per_minute=runtime.settings.rate_limit_per_min)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        REQUESTS.labels(request.method, path, str(response.status_code)).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(Measure)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

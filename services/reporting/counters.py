@@ -10,19 +10,7 @@ from reporting import histogram, kpis
 Counters = dict[str, Any]
 HISTOGRAMS = ("h_ack", "h_res")
 # The issue counters kept in cells (visit coverage comes from its own collections).
-SCALARS = (
-    "total",
-    "acknowledged",
-    "acknowledged_on_time",
-    "resolved",
-    "closed",
-    "reopened",
-    "overdue_open",
-    "feedback",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-)
+SCALARS = tuple(name for name in kpis.COUNTS if name not in kpis.COVERAGE)
 
 
 def add(into: Counters, more: Mapping[str, Any]) -> Counters:

@@ -24,6 +24,10 @@ COUNTS = (
 )
 
 
+# Counts of enterprises and visits, as opposed to counts of issues.
+COVERAGE = ("enterprises", "enterprises_visited", "visits")
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
     """A fraction from 0 to 1, not rounded; null when there is nothing to divide by."""
     return None if denominator == 0 else numerator / denominator

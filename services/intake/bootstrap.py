@@ -78,5 +78,5 @@ class Intake(Runtime):
         return self.directory.held
 
 
-def runtime(request: Request) -> Intake:
+async def runtime(request: Request) -> Intake:
     return request.app.state.runtime  # type: ignore[no-any-return]

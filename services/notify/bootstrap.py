@@ -62,5 +62,5 @@ class Notify(Runtime):
         return self.directory.held
 
 
-def runtime(request: Request) -> Notify:
+async def runtime(request: Request) -> Notify:
     return request.app.state.runtime  # type: ignore[no-any-return]

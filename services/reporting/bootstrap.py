@@ -71,5 +71,5 @@ class Reporting(Runtime):
         return self.directory.held
 
 
-def runtime(request: Request) -> Reporting:
+async def runtime(request: Request) -> Reporting:
     return request.app.state.runtime  # type: ignore[no-any-return]

@@ -131,12 +131,14 @@ class Reports:
         return dict(groups)
 
     async def exact_durations(
-        self, f: Filter, key: Callable[[Doc], Iterable[str]]
+        self, f: Filter, key: Callable[[Doc], Iterable[str]], total: int | None = None
     ) -> dict[str, tuple[list[float], list[float]]] | None:
-        """Acknowledge and resolve durations per group, when the population is small enough
-        for exact medians; None otherwise."""
+        """Acknowledge and resolve durations per group, when the population (`total`, if the
+        counters already tell it) is small enough for exact medians; None otherwise."""
         query = self._issue_query(f, [(f.start, f.end)])
-        if await self.model.issues.count_documents(query, limit=EXACT_MEDIANS_UP_TO + 1) > EXACT_MEDIANS_UP_TO:
+        if total is None:
+            total = await self.model.issues.count_documents(query, limit=EXACT_MEDIANS_UP_TO + 1)
+        if total > EXACT_MEDIANS_UP_TO:
             return None
         projection = {
             "submitted_at": 1,
@@ -188,11 +190,10 @@ class Reports:
     # ---- the reports ------------------------------------------------------
 
     async def summary(self, f: Filter) -> dict[str, Any]:
-        groups, exact, cover = await asyncio.gather(
-            self.grouped(f, None),
-            self.exact_durations(f, lambda _: ["all"]),
-            self.coverage(f, lambda _: "all"),
-        )
+        groups, cover = await asyncio.gather(self.grouped(f, None), self.coverage(f, lambda _: "all"))
+        total = int(groups.get("all", {}).get("total", 0))
+        # The counters tell the population's size: no count of the issues to decide on exact medians.
+        exact = await self.exact_durations(f, lambda _: ["all"], total) if total <= EXACT_MEDIANS_UP_TO else None
         counts = C.add(dict(groups.get("all", {})), cover.get("all", {}))
         return C.figures(counts, exact=(exact or {}).get("all", ([], [])) if exact is not None else None)
 

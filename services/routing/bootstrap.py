@@ -82,5 +82,5 @@ class Routing(Runtime):
             log.warning("%d demo enterprises refused, e.g. %s", len(result["refused"]), result["refused"][0])
 
 
-def runtime(request: Request) -> Routing:
+async def runtime(request: Request) -> Routing:
     return request.app.state.runtime  # type: ignore[no-any-return]

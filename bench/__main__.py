@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import os
 import platform
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -21,8 +22,8 @@ from typing import Any
 from bench import profile
 from bench.load import WrkResult, inbox_flow, notification_latencies, paced, percentile, wrk
 from bench.report import render, rows, write
+from bench.seed import mongod_breakdown, time_raw, time_summary
 from bench.seed import seed as seed_issues
-from bench.seed import time_raw, time_summary
 from bench.stack import (
     BenchStack,
     CpuMeter,
@@ -61,6 +62,17 @@ class Plan:
 
 FULL = Plan("full", 1_000_000, 730, 100, 3, 20, 30, 5, 20, 120, 8, 15)
 QUICK = Plan("quick", 100_000, 365, 50, 2, 6, 10, 3, 8, 60, 4, 8)
+
+
+def commit() -> str:
+    """The code measured: HEAD, marked `+changes` when services/ differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + (" +changes" if git("status", "--porcelain", "--", "services") else "")
 
 
 def counters(stack: BenchStack) -> dict[str, float]:
@@ -135,10 +147,15 @@ def reporting_phase(stack: BenchStack, plan: Plan, results: dict[str, Any], py_s
         pid = {"reporting": stack.service_pids()["reporting"]}
         spy = profile.record(py_spy, pid, 600, RESULTS / "profile" / "summary")["reporting"]
         time.sleep(0.5)
+    meter = CpuMeter({k: v for k, v in stack.pids().items() if k in ("reporting", "mongod")})
+    meter.start()
     district = time_summary(url, token, {}, plan.summary_calls, "district")
+    meter.stop()
     if spy is not None:
         profile.stop(spy)
         results["profile_summary"] = profile.summarize(RESULTS / "profile" / "summary" / "reporting.txt", top=12)
+    per_call = {k: round(v * 1000 / (plan.summary_calls + 3), 1) for k, v in meter.used.items()}
+    breakdown = mongod_breakdown(stack.db, url, token, {})
     node_month = time_summary(url, token, window, plan.summary_calls, "node_month")
     say(f"  median {district.median_ms} ms / {node_month.median_ms} ms; now the plain aggregation over the raw events")
     raw_district = time_raw(stack.db, "district")
@@ -157,6 +174,8 @@ def reporting_phase(stack: BenchStack, plan: Plan, results: dict[str, Any], py_s
         "raw_district": asdict(raw_district),
         "raw_node_month": asdict(raw_node),
         "agree": agree,
+        "cpu_ms_per_district_summary": per_call,
+        "mongod_per_district_summary": breakdown,
         "reporting_peak_mb_before_summaries": peak_before,
         "reporting_peak_mb_after_summaries": peak_rss_mb(reporting_pid),
     }
@@ -254,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             "cores": os.cpu_count(),
             "loadavg_before": round(os.getloadavg()[0], 2),
             "python": platform.python_version(),
+            "commit": commit(),
         }
     }
     stack = BenchStack()

@@ -127,6 +127,17 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 )
             )
         out.append(Row("  summary totals = raw aggregation totals", "yes" if summary["agree"] else "NO"))
+        cpu = summary.get("cpu_ms_per_district_summary")
+        if cpu:
+            out.append(Row("  CPU per district summary call", ", ".join(f"{k} {v:.0f} ms" for k, v in cpu.items())))
+        for op in [o for o in summary.get("mongod_per_district_summary") or [] if o["ms"] >= 0.5][:4]:
+            out.append(
+                Row(
+                    f"  mongod per call: {op['collection']} {op['operation']} (x{op['n']:g})",
+                    f"{op['ms']:.0f} ms",
+                    f"{op['docs']:,} docs, {op['keys']:,} keys examined",
+                )
+            )
         before, after_calls = (
             summary.get("reporting_peak_mb_before_summaries"),
             summary.get("reporting_peak_mb_after_summaries"),
@@ -202,8 +213,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
 def render(r: dict[str, Any], table: list[Row]) -> str:
     head = r["bench"]
     title = (
-        f"Louzhang bench ({head['mode']}) {head['started']} · {head['cores']} cores · "
-        f"load average before {head['loadavg_before']} · {head['seconds']:.0f}s"
+        f"Louzhang bench ({head['mode']}) {head['started']} · commit {head.get('commit', '?')} · "
+        f"{head['cores']} cores · load average before {head['loadavg_before']} · {head['seconds']:.0f}s"
     )
     header = ("measure", "value", "target / note", "")
     cells = [header, *((t.measure, t.value, t.target, t.mark) for t in table)]

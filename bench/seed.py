@@ -471,6 +471,41 @@ def time_summary(base_url: str, token: str, params: dict[str, str], calls: int, 
     )
 
 
+def mongod_breakdown(db: Database[Doc], base_url: str, token: str, params: dict[str, str], calls: int = 5) -> list[Doc]:
+    """Where MongoDB's time goes in one summary call: the database profiler on for `calls` calls,
+    its entries grouped by collection and operation (ms, documents and keys examined per call)."""
+    db.command("profile", 0)
+    db["system.profile"].drop()
+    db.command("profile", 2)
+    try:
+        time_summary(base_url, token, params, calls, "profiled")
+    finally:
+        db.command("profile", 0)
+    groups: dict[tuple[str, str], Doc] = {}
+    # reporting's own collections, but for its outbox (whose relay polls meanwhile)
+    for entry in db["system.profile"].find({"ns": {"$regex": r"\.reporting_", "$not": {"$regex": "_outbox$"}}}):
+        command = entry.get("command") or {}
+        kind = next(iter(command), entry.get("op", "?")) if isinstance(command, dict) else entry.get("op", "?")
+        key = (entry["ns"].split(".", 1)[1], kind)
+        g = groups.setdefault(key, {"collection": key[0], "operation": key[1], "ms": 0.0, "docs": 0, "keys": 0, "n": 0})
+        g["ms"] += entry.get("millis", 0)
+        g["docs"] += entry.get("docsExamined", 0)
+        g["keys"] += entry.get("keysExamined", 0)
+        g["n"] += 1
+    total = calls + 3  # time_summary's warm-up calls are profiled too
+    rows = [
+        {
+            **g,
+            "ms": round(g["ms"] / total, 1),
+            "docs": g["docs"] // total,
+            "keys": g["keys"] // total,
+            "n": g["n"] / total,
+        }
+        for g in groups.values()
+    ]
+    return sorted(rows, key=lambda r: -r["ms"])
+
+
 def _is(name: str) -> Doc:
     return {"$eq": ["$name", name]}
 

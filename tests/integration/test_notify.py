@@ -31,12 +31,12 @@ def ledger(api: Api, **filters: str) -> list[dict[str, Any]]:
     return list(api.get("notify", "/v1/notifications", params={**filters, "limit": 500}).json()["items"])
 
 
-def settled(api: Api, issue_id: str, channel: str, recipient: str | None = None) -> dict[str, Any]:
+def settled(api: Api, issue_id: str, channel: str, recipient: str | None = None, timeout: float = 20) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         rows = [r for r in ledger(api, issue_id=issue_id, channel=channel) if r["recipient"] == recipient]
         return rows[0] if rows and rows[0]["status"] != "pending" else None
 
-    return eventually(probe, timeout=20, what=f"{channel} delivery for {recipient} settled")
+    return eventually(probe, timeout=timeout, what=f"{channel} delivery for {recipient} settled")
 
 
 def mentions(received: list[Any], issue_id: str) -> list[Any]:
@@ -174,7 +174,9 @@ def test_restarting_notify_mid_send_repeats_only_with_the_same_delivery_id(api: 
         eventually(lambda: mentions(endpoints.at("/hook/S05"), issue_id), what="the send in flight")
         api.stack.kill("notify")
         api.stack.start("notify")
-        record = settled(api, issue_id, "webhook", "S05")
+        # A transaction the killed process left open holds its documents until MongoDB aborts it
+        # (transactionLifetimeLimitSeconds, 60 s by default): the new process may wait that long.
+        record = settled(api, issue_id, "webhook", "S05", timeout=100)
     finally:
         endpoints.scripts["/hook/S05"].delay_s = 0.0
     assert record["status"] == "sent"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from intake.issues.models import Description, ExternalId, MediaUrls, ShortText, Title
-from louzhang.events import Reporter, Submitter, VisitKind
+from louzhang.events import Reporter, VisitKind, VisitRecorded
 
 # RFC 3339: a full date-time with seconds and an offset (`Z` or `+08:00`).
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
@@ -56,17 +56,8 @@ class VisitCreate(BaseModel):
     issues: Annotated[list[VisitIssue], Field(max_length=50)] = []
 
 
-class VisitRead(BaseModel):
-    id: str
-    building_id: str
-    enterprise_id: str | None = None
-    visited_at: datetime
-    kind: VisitKind
-    notes: str | None = None
-    participants: list[str] = []
-    issue_ids: list[str] = []
-    recorded_by: Submitter
-    created_at: datetime
+class VisitRead(VisitRecorded):
+    """A visit as the API shows it: the same fields as its `visit.recorded` event."""
 
 
 class VisitPage(BaseModel):

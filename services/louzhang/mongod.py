@@ -10,6 +10,10 @@ from pymongo import MongoClient
 from pymongo.errors import OperationFailure
 
 NOT_YET_INITIALIZED = 94
+# MongoDB aborts a transaction left open this long. Its default, 60 s, is how long the documents
+# a SIGKILLed process was writing in a transaction stay locked: every later write to them (a
+# timer claim, a redelivered batch) waits that long. Our transactions take milliseconds.
+TRANSACTION_LIFETIME_S = 10
 
 
 def embedded_mongod() -> Path:
@@ -36,6 +40,7 @@ def mongod_argv(dbpath: Path, port: int, logpath: Path) -> list[str]:
         "--replSet", "rs0",
         "--logpath", str(logpath),
         "--logappend",
+        "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_S}",
     ]  # fmt: skip
 
 

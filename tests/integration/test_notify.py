@@ -175,7 +175,8 @@ def test_restarting_notify_mid_send_repeats_only_with_the_same_delivery_id(api: 
         api.stack.kill("notify")
         api.stack.start("notify")
         # A transaction the killed process left open holds its documents until MongoDB aborts it
-        # (transactionLifetimeLimitSeconds, 60 s by default): the new process may wait that long.
+        # (transactionLifetimeLimitSeconds, 10 s on the embedded mongod), then the send's lease
+        # (LOUZHANG_NOTIFY_LEASE_S) must run out before the send is made again.
         record = settled(api, issue_id, "webhook", "S05", timeout=100)
     finally:
         endpoints.scripts["/hook/S05"].delay_s = 0.0

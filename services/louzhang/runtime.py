@@ -32,7 +32,6 @@ class Runtime:
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
         self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)
         self.relay = OutboxRelay(self.store, self.bus)
-        self.store.on_commit = self.relay.wake
         self.started = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -48,8 +49,14 @@ class Store:
         )
         self.outbox = self.col("outbox")
         self.processed = self.col("processed")
-        # Called after every committed transaction: the outbox relay's wake-up call.
-        self.on_commit: Callable[[], None] = lambda: None
+        # Called after every committed transaction with the events it put in the outbox: the
+        # outbox relay takes them from memory (`OutboxRelay.hand_over`).
+        self.on_commit: Callable[[list[Event]], None] = lambda events: None
+        # Who publishes events committed here, and how long the poller leaves them to it.
+        self.outbox_owner: str | None = None
+        self.hand_over_lease = timedelta(seconds=10)
+        # The events each open transaction has put in the outbox, by session.
+        self._staged: dict[int, list[Event]] = {}
 
     def col(self, name: str) -> AsyncCollection[Doc]:
         return self.db[f"{self.service}_{name}"]
@@ -79,34 +86,48 @@ class Store:
         """
         for attempt in range(attempts):
             async with self.client.start_session() as session:
+                staged: list[Event] = []
+                self._staged[id(session)] = staged
                 try:
                     async with await session.start_transaction():
                         result = await work(session)
-                    self.on_commit()
+                    self.on_commit(staged)
                     return result
                 except PyMongoError as exc:
                     retry = exc.has_error_label("TransientTransactionError") and not isinstance(exc, ConnectionFailure)
                     if not retry or attempt == attempts - 1:
                         raise
+                finally:
+                    del self._staged[id(session)]
         raise AssertionError("unreachable")
 
     async def add_to_outbox(self, events: Sequence[Event], session: AsyncClientSession) -> None:
-        if events:
-            now = utcnow()
-            await self.outbox.insert_many(
-                [
-                    {
-                        "_id": e.id,
-                        "name": e.name,
-                        "event": e.model_dump(mode="json"),
-                        "created_at": now,
-                        "sent": False,
-                        "lease_until": now,
-                    }
-                    for e in events
-                ],
-                session=session,
-            )
+        """Store `events` in the transaction of `session`. Within `transaction()` they are also
+        handed to this process's relay once the transaction commits, under a lease that keeps
+        the poller (of any replica) off them unless this process dies before publishing."""
+        if not events:
+            return
+        now = utcnow()
+        staged = self._staged.get(id(session))
+        handed_over = staged is not None and self.outbox_owner is not None
+        lease_until = now + self.hand_over_lease if handed_over else now
+        await self.outbox.insert_many(
+            [
+                {
+                    "_id": e.id,
+                    "name": e.name,
+                    "event": e.model_dump(mode="json"),
+                    "created_at": now,
+                    "sent": False,
+                    "lease_until": lease_until,
+                    "owner": self.outbox_owner if handed_over else None,
+                }
+                for e in events
+            ],
+            session=session,
+        )
+        if handed_over and staged is not None:
+            staged.extend(events)
 
     async def once(
         self,
@@ -133,10 +154,11 @@ class Store:
 class OutboxRelay:
     """Publishes stored events and marks them sent once the broker confirms.
 
-    Woken at once by the process that wrote them, and polling for what other
-    replicas (or an earlier life of this one) left behind. Claims batches with a
-    lease so that replicas rarely publish the same event twice; when they do,
-    consumers drop the repeat by event id.
+    The events this process commits are handed over in memory (`hand_over`) and
+    published at once: one write per pass marks them sent. A poller picks up what
+    other replicas, an earlier life of this process or a failed publish left behind,
+    claiming batches with a lease so that replicas rarely publish the same event
+    twice; when they do, consumers drop the repeat by event id.
     """
 
     LEASE = timedelta(seconds=30)
@@ -147,15 +169,39 @@ class OutboxRelay:
         self.batch = batch
         self.poll_s = poll_s
         self._wake = asyncio.Event()
+        self._fresh: list[Event] = []
+        self._next_poll = 0.0
         self.owner = uuid.uuid4().hex
+        store.outbox_owner = self.owner
+        store.on_commit = self.hand_over
 
-    def wake(self) -> None:
-        self._wake.set()
+    def hand_over(self, events: list[Event]) -> None:
+        """Events of a committed transaction, to publish now."""
+        if events:
+            self._fresh.extend(events)
+            self._wake.set()
 
     async def run(self) -> None:
         await run_forever(self.publish_batch, name="outbox relay", idle_s=self.poll_s, wake=self._wake)
 
     async def publish_batch(self) -> int:
+        done = await self._publish_fresh()
+        if time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + self.poll_s
+            done += await self._publish_left_behind()
+        return done
+
+    async def _publish_fresh(self) -> int:
+        fresh, self._fresh = self._fresh[: self.batch], self._fresh[self.batch :]
+        if not fresh:
+            return 0
+        if not self.bus.connected:
+            await self._leave_to_poller([e.id for e in fresh], delay=timedelta(0))
+            raise ConnectionError("RabbitMQ is not connected")
+        await self._publish(fresh)
+        return len(fresh)
+
+    async def _publish_left_behind(self) -> int:
         outbox = self.store.outbox
         now = utcnow()
         due = {"sent": False, "lease_until": {"$lte": now}}
@@ -172,21 +218,29 @@ class OutboxRelay:
             .sort("created_at", ASCENDING)
             .to_list()
         )
-        results = await asyncio.gather(
-            *(self.bus.publish(Event.model_validate(d["event"])) for d in claimed), return_exceptions=True
-        )
-        sent = [d["_id"] for d, r in zip(claimed, results, strict=True) if not isinstance(r, BaseException)]
-        failed = [d["_id"] for d, r in zip(claimed, results, strict=True) if isinstance(r, BaseException)]
-        if sent:
-            await outbox.update_many({"_id": {"$in": sent}}, {"$set": {"sent": True, "sent_at": utcnow()}})
-        if failed:
-            await outbox.update_many(
-                {"_id": {"$in": failed}}, {"$set": {"lease_until": utcnow() + timedelta(seconds=1)}}
-            )
-            first = next(r for r in results if isinstance(r, BaseException))
-            log.warning("%d of %d events not confirmed, retrying: %r", len(failed), len(claimed), first)
-            raise ConnectionError(f"publish failed: {first!r}")
+        await self._publish([Event.model_validate(d["event"]) for d in claimed])
+        # Whatever was left behind is published now: look again at once.
+        self._next_poll = 0.0
         return len(claimed)
+
+    async def _publish(self, events: list[Event]) -> None:
+        """Publish, wait for every confirm, and mark the confirmed sent; what the broker did not
+        confirm goes back to the poller and the pass fails (the loop pauses)."""
+        results = await asyncio.gather(*(self.bus.publish(e) for e in events), return_exceptions=True)
+        sent = [e.id for e, r in zip(events, results, strict=True) if not isinstance(r, BaseException)]
+        failed = [e.id for e, r in zip(events, results, strict=True) if isinstance(r, BaseException)]
+        if sent:
+            await self.store.outbox.update_many({"_id": {"$in": sent}}, {"$set": {"sent": True, "sent_at": utcnow()}})
+        if failed:
+            await self._leave_to_poller(failed, delay=timedelta(seconds=1))
+            first = next(r for r in results if isinstance(r, BaseException))
+            log.warning("%d of %d events not confirmed, retrying: %r", len(failed), len(events), first)
+            raise ConnectionError(f"publish failed: {first!r}")
+
+    async def _leave_to_poller(self, ids: list[str], *, delay: timedelta) -> None:
+        await self.store.outbox.update_many(
+            {"_id": {"$in": ids}, "sent": False}, {"$set": {"lease_until": utcnow() + delay}}
+        )
 
 
 async def keep_newest(collection: AsyncCollection[Doc], doc_id: str, version: int, fields: Doc) -> bool:

@@ -15,10 +15,10 @@ def normalized(text: str) -> str:
     return "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith("P")))
 
 
-def possible_duplicate(description: str, candidates: Iterable[tuple[str, str]], similarity: float) -> str | None:
-    """The id of the first (most recent) candidate `(id, description)` at least `similarity` (0..1) alike."""
-    mine = normalized(description)
+def possible_duplicate(mine: str, candidates: Iterable[tuple[str, str]], similarity: float) -> str | None:
+    """The id of the first (most recent) candidate `(id, normalized description)` at least
+    `similarity` (0..1) alike to `mine` (normalized too)."""
     for issue_id, other in candidates:
-        if fuzz.ratio(mine, normalized(other)) >= similarity * 100:
+        if fuzz.ratio(mine, other) >= similarity * 100:
             return issue_id
     return None

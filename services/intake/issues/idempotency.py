@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -68,10 +70,13 @@ class IdempotencyKeys:
             return ("new", record_id)
         raise Conflict("a request with this Idempotency-Key is still in flight")
 
-    async def complete(self, record_id: str, issue_id: str, session: AsyncClientSession) -> None:
-        await self.keys.update_one(
-            {"_id": record_id}, {"$set": {"state": "done", "issue_id": issue_id}}, session=session
-        )
+    async def complete_many(self, done: Sequence[tuple[str, str]], session: AsyncClientSession) -> None:
+        """Mark claims (record id, issue id) done, in the transaction that stores their issues."""
+        if done:
+            await self.keys.bulk_write(
+                [UpdateOne({"_id": record}, {"$set": {"state": "done", "issue_id": issue}}) for record, issue in done],
+                session=session,
+            )
 
     async def release(self, record_id: str) -> None:
         """Forget a claim whose request was refused, so that a corrected retry may use the key."""

@@ -14,12 +14,13 @@ from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from intake.enterprises import EnterpriseCopy
-from intake.issues.duplicates import possible_duplicate
+from intake.issues.duplicates import normalized, possible_duplicate
 from intake.issues.idempotency import IdempotencyKeys
 from intake.issues.models import FeedbackCreate, IssueCreate
 from louzhang.auth import Principal
 from louzhang.directory import DirectoryIndex
 from louzhang.events import Event, IssueFeedback, IssueSubmitted, Submitter, WorkOrderChanged, new_event
+from louzhang.groupcommit import GroupCommit
 from louzhang.paging import decode_cursor, page
 from louzhang.store import Store, utcnow
 
@@ -126,6 +127,10 @@ class Issues:
         self.enterprises = enterprises
         self.issues = store.col("issues")
         self.keys = IdempotencyKeys(store)
+        # Submissions that arrive together share a transaction.
+        self.submissions: GroupCommit[tuple[Doc, Event, str | None]] = GroupCommit(
+            store.transaction, self._store_submissions
+        )
         self.duplicate_window = duplicate_window
         self.duplicate_similarity = duplicate_similarity
 
@@ -136,12 +141,14 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
         await self.keys.ensure_indexes()
 
-    async def _possible_duplicate(self, body: IssueCreate, now: datetime, earlier: Sequence[Doc]) -> str | None:
+    async def _possible_duplicate(
+        self, body: IssueCreate, key: str, now: datetime, earlier: Sequence[Doc]
+    ) -> str | None:
         if not self.duplicate_window:
             return None
         # Issues prepared before this one in the same request (a visit's), newest first.
         candidates = [
-            (str(d["_id"]), d["description"])
+            (str(d["_id"]), d["description_key"])
             for d in reversed(earlier)
             if (d["building_id"], d["service_code"]) == (body.building_id, body.service_code)
         ]
@@ -153,13 +160,14 @@ class Issues:
                     "_id": {"$gte": ObjectId.from_datetime(now - self.duplicate_window)},
                     "status": {"$ne": "rejected"},
                 },
-                {"description": 1},
+                {"description_key": 1, "description": 1},
             )
             .sort("_id", DESCENDING)
             .limit(DUPLICATE_CANDIDATES)
         )
-        candidates += [(str(d["_id"]), d["description"]) async for d in recent]
-        return possible_duplicate(body.description, candidates, self.duplicate_similarity)
+        # (Issues stored before the key was kept are normalized here.)
+        candidates += [(str(d["_id"]), d.get("description_key") or normalized(d["description"])) async for d in recent]
+        return possible_duplicate(key, candidates, self.duplicate_similarity)
 
     async def prepare(
         self,
@@ -178,7 +186,9 @@ class Issues:
         check_against_directory(body, index, enterprise_building=await self.enterprises.building_of(body.enterprise_id))
         issue_id = str(ObjectId())
         created = _now_ms()
-        duplicate_of = await self._possible_duplicate(body, created, earlier)
+        # Kept with the issue, so that later duplicate checks compare without normalizing again.
+        key = normalized(body.description)
+        duplicate_of = await self._possible_duplicate(body, key, created, earlier)
         fields = body.model_dump(mode="json")
         submitted = IssueSubmitted(
             id=issue_id,
@@ -199,6 +209,7 @@ class Issues:
             "escalation_level": 0,
             "reopened": 0,
             "possible_duplicate_of": duplicate_of,
+            "description_key": key,
             "seq": 0,
             "timeline": [
                 {"type": "submitted", "time": created, "actor": who.subject, "note": None, "event_id": event.id}
@@ -227,15 +238,17 @@ class Issues:
         the Idempotency-Key claim in it, when there is one). `extra` fields are kept with
         the issue (e.g. an Open311 request's lat/long) but are not part of the event."""
         doc, event = await self.prepare(who, body, index, version, extra=extra)
-
-        async def work(session: AsyncClientSession) -> None:
-            await self.insert([doc], session)
-            await self.store.add_to_outbox([event], session)
-            if idempotency_record is not None:
-                await self.keys.complete(idempotency_record, str(doc["_id"]), session)
-
-        await self.store.transaction(work)
+        await self.submissions.commit((doc, event, idempotency_record))
         return doc
+
+    async def _store_submissions(
+        self, submissions: Sequence[tuple[Doc, Event, str | None]], session: AsyncClientSession
+    ) -> None:
+        await self.insert([doc for doc, _, _ in submissions], session)
+        await self.store.add_to_outbox([event for _, event, _ in submissions], session)
+        await self.keys.complete_many(
+            [(record, str(doc["_id"])) for doc, _, record in submissions if record is not None], session
+        )
 
     async def get(self, issue_id: str, who: Principal, index: DirectoryIndex | None) -> Doc | None:
         try:
@@ -340,7 +353,7 @@ def may_give_feedback(who: Principal, doc: Doc, index: DirectoryIndex | None) ->
 
 
 def to_read(doc: Doc) -> Doc:
-    out = {k: v for k, v in doc.items() if k not in ("_id", "submitted_by", "seq")}
+    out = {k: v for k, v in doc.items() if k not in ("_id", "submitted_by", "seq", "description_key")}
     out["id"] = str(doc["_id"])
     out["timeline"] = sorted(doc.get("timeline", []), key=lambda e: e["time"])
     return out

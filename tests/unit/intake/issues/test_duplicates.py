@@ -13,7 +13,7 @@ def test_first_similar_candidate_wins() -> None:
         ("mid", "二楼茶水间漏水严重请尽快处理"),
         ("old", "二楼茶水间漏水严重请尽快处理"),
     ]
-    assert possible_duplicate("二楼茶水间漏水严重，请尽快处理。", candidates, 0.9) == "mid"
+    assert possible_duplicate(normalized("二楼茶水间漏水严重，请尽快处理。"), candidates, 0.9) == "mid"
 
 
 def test_nothing_similar_enough() -> None:

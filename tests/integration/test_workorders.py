@@ -3,11 +3,13 @@ on the real stack with second-scale SLAs (see tests/support/directory.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from typing import Any
 
 from tests.support.api import Api
+from tests.support.broker import publish_raw
 from tests.support.servers import eventually
 
 # B1: safety officer S05; heads S04; grid node park (S02) under town (S01).
@@ -169,3 +171,20 @@ def test_my_work_orders(api: Api) -> None:
     assert all(o["status"] == "assigned" for o in mine["items"])
     others = staff(api, "S03").get("routing", "/v1/workorders").json()["items"]
     assert issue_id not in [o["issue_id"] for o in others]
+
+
+async def test_redelivered_submission_makes_no_second_work_order(api: Api) -> None:
+    issue_id = submit(api, "talent")
+    db = api.stack.database()
+    stored = db["intake_outbox"].find_one({"name": "issue.submitted", "event.subject": issue_id})
+    before = order(api, issue_id)
+    timers = list(db["routing_timers"].find({"issue_id": issue_id}).sort("_id"))
+    for _ in range(2):  # very likely one batch: routing takes a prefetch-full at a time
+        await publish_raw(api.stack.amqp_url, "issue.submitted", json.dumps(stored["event"]).encode(), stored["_id"])
+    submit(api, "talent")  # its submission queues behind the repeats
+    assert order(api, issue_id) == before
+    assert list(db["routing_timers"].find({"issue_id": issue_id}).sort("_id")) == timers  # not re-armed
+    assert db["routing_outbox"].count_documents({"name": "issue.assigned", "event.subject": issue_id}) == 1
+    # The work order is what tells a repeat: routing records no `processed` dispatch.
+    assert db["routing_processed"].count_documents({"_id": {"$regex": "^routing\\.dispatch:"}}) == 0
+    assert eventually(lambda: inbox_events(api, "S06", issue_id), what="S06 notified") == ["issue.assigned"]

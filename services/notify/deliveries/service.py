@@ -1,10 +1,10 @@
 """The delivery ledger and the sender.
 
 One record per (event, recipient, channel) under a unique index, written with the
-inbox items in the transaction that consumes the event: a redelivered event makes
-no second record. Outside sends are claimed with a lease, sent at least once with
-a stable delivery id, retried with back-off, and end `sent` or `failed` with a
-`notification.sent` / `notification.failed` event.
+inbox items in the transaction that consumes the event: a redelivered event finds
+its records and makes no second one. Outside sends are claimed with a lease, sent
+at least once with a stable delivery id, retried with back-off, and end `sent` or
+`failed` with a `notification.sent` / `notification.failed` event.
 """
 
 from __future__ import annotations
@@ -81,7 +81,15 @@ class Deliveries:
         await self.record_many([(event, change)], index)
 
     async def record_many(self, events: Sequence[tuple[Event, WorkOrderChanged]], index: Any) -> None:
-        """Write the events' inbox items and delivery records in one transaction, each event once."""
+        """Write the events' inbox items and delivery records in one transaction, each event once.
+
+        Every planned delivery, the inbox one included, has a record under the unique index
+        on (event_id, recipient, channel), and an event's records are written together: an
+        event that has any record was applied. So a redelivered (or replayed) event is found
+        by its records, with no `processed` record. They are looked up rather than inserted
+        and ignored: in a transaction a duplicate key aborts the whole transaction. An event
+        that plans nothing writes nothing, the first time as on every repeat.
+        """
         staff = await self.contacts.staff()
         now = utcnow()
         written: dict[str, tuple[list[Doc], list[Doc]]] = {}
@@ -93,18 +101,19 @@ class Deliveries:
             return
 
         async def work(session: AsyncClientSession) -> int:
-            keys = {f"notify.deliveries:{event_id}": event_id for event_id in written}
-            done = {d["_id"] async for d in self.store.processed.find({"_id": {"$in": list(keys)}}, session=session)}
-            fresh = [event_id for key, event_id in keys.items() if key not in done]
+            applied = {
+                d["event_id"]
+                async for d in self.records.find(
+                    {"event_id": {"$in": list(written)}}, {"_id": 0, "event_id": 1}, session=session
+                )
+            }
+            fresh = [event_id for event_id in written if event_id not in applied]
             items = [item for event_id in fresh for item in written[event_id][0]]
             records = [record for event_id in fresh for record in written[event_id][1]]
             if items:
                 await self.inbox.items.insert_many(items, session=session)
             if records:
                 await self.records.insert_many(records, session=session)
-            if fresh:
-                markers = [{"_id": f"notify.deliveries:{event_id}", "at": now} for event_id in fresh]
-                await self.store.processed.insert_many(markers, session=session)
             return len(fresh)
 
         if await self.store.transaction(work):

@@ -212,34 +212,40 @@ class WorkOrders:
         await self.dispatch_many([(event, issue)])
 
     async def dispatch_many(self, items: Sequence[tuple[Event, IssueSubmitted]]) -> None:
-        """Dispatch submitted issues in one transaction, with bulk writes; each event once."""
+        """Dispatch submitted issues in one transaction, with bulk writes; each issue once.
+
+        The work order's `_id` is the issue id, so the order itself is the record that an
+        issue was dispatched: a redelivered (or replayed, or repeated within the batch)
+        `issue.submitted` finds its order and writes nothing, with no `processed` record.
+        The existing orders are looked up rather than the duplicates inserted and ignored:
+        in a transaction a duplicate key aborts the whole transaction.
+        """
         if not items:
             return
         now = utcnow()
         planned = [(event, *(await self._new_order(issue, now))) for event, issue in items]
 
         async def work(session: AsyncClientSession) -> None:
-            keys = {f"routing.dispatch:{event.id}": event for event, *_ in planned}
-            done = {d["_id"] async for d in self.store.processed.find({"_id": {"$in": list(keys)}}, session=session)}
+            ids = list(dict.fromkeys(order["_id"] for _, order, _, _ in planned))
+            taken = {d["_id"] async for d in self.orders.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)}
             orders: list[Order] = []
             timers: list[ReplaceOne[dict[str, Any]]] = []
             events: list[Event] = []
-            for event, order, step, index in planned:
-                if f"routing.dispatch:{event.id}" in done or any(o["_id"] == order["_id"] for o in orders):
+            for _, planned_order, step, index in planned:
+                if planned_order["_id"] in taken:
                     continue
-                order["seq"] = 1
-                order["timeline"].append({"type": "assigned", "time": now, "actor": "system", "note": None})
+                taken.add(planned_order["_id"])
+                # A copy: a retried transaction must start again from the planned order.
+                entry = {"type": "assigned", "time": now, "actor": "system", "note": None}
+                order = {**planned_order, "seq": 1, "timeline": [*planned_order["timeline"], entry]}
                 orders.append(order)
                 timers.extend(self.timers.arming(order["_id"], kind, due, **ctx) for kind, due, ctx in step.arm)  # type: ignore[arg-type]
                 data = snapshot(order, index, step, now)
                 events.append(new_event(step.event, source="routing", subject=order["_id"], data=data))
-            fresh = [k for k in keys if k not in done]
             if orders:
                 await self.orders.insert_many(orders, session=session)
                 await self.timers.timers.bulk_write(timers, ordered=False, session=session)
                 await self.store.add_to_outbox(events, session)
-            if fresh:
-                await self.store.processed.insert_many([{"_id": k, "at": now} for k in fresh], session=session)
 
         await self.store.transaction(work)
 

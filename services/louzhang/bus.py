@@ -170,15 +170,18 @@ class Batcher:
     requeued towards the delivery limit.
     """
 
-    def __init__(self, queue: str, handler: Handler, batch: BatchHandler, *, size: int, wait_s: float = 0.02) -> None:
+    def __init__(self, queue: str, handler: Handler, batch: BatchHandler, *, size: int, wait_s: float = 0.0) -> None:
         self.queue = queue
         self.handler = handler
         self.batch = batch
         self.size = max(1, size)
+        # A batch starts as soon as the loop is free (or `wait_s` later): alone, an event is applied
+        # at once; under load, what arrives while a batch is applied makes the next one.
         self.wait_s = wait_s
         self.pending: list[tuple[AbstractIncomingMessage, Event, Any]] = []
         self.lock = asyncio.Lock()
         self.timer: asyncio.TimerHandle | None = None
+        self.flush_waiting = False
 
     async def take(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -191,17 +194,19 @@ class Batcher:
         self.pending.append((message, event, data))
         if len(self.pending) >= self.size:
             await self.flush()
-        elif self.timer is None:
+        elif self.timer is None and not self.flush_waiting:
             self.timer = asyncio.get_running_loop().call_later(self.wait_s, self._flush_soon)
 
     def _flush_soon(self) -> None:
         self.timer = None
+        self.flush_waiting = True
         task = asyncio.ensure_future(self.flush())
         _running.add(task)
         task.add_done_callback(_running.discard)
 
     async def flush(self) -> None:
         async with self.lock:
+            self.flush_waiting = False
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None

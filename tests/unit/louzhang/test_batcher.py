@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -92,3 +93,33 @@ async def test_another_failure_finds_the_bad_message_one_by_one() -> None:
     for m in messages:
         await batcher.take(m)  # type: ignore[arg-type]
     assert [m.outcome for m in messages] == ["ack", "requeued", "ack"]
+
+
+async def settle(done: Any, turns: int = 1000) -> None:
+    """Let the loop run until `done()` (no clock involved)."""
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the loop never got there")
+
+
+async def test_a_lone_event_is_applied_at_once_and_what_arrives_meanwhile_makes_the_next_batch() -> None:
+    seen: list[list[str]] = []
+    gate = asyncio.Event()
+
+    async def batch(items: list[tuple[Any, Any]]) -> None:
+        seen.append([data.id for _, data in items])
+        if len(seen) == 1:
+            await gate.wait()
+
+    batcher = Batcher("q", handler=None, batch=batch, size=100)  # type: ignore[arg-type]
+    await batcher.take(Message(event("A")))  # type: ignore[arg-type]
+    await settle(lambda: seen == [["A"]])  # far from a full batch, and not kept waiting for one
+    later = [Message(event(x)) for x in "BCD"]
+    for m in later:
+        await batcher.take(m)  # type: ignore[arg-type]
+    gate.set()
+    await settle(lambda: len(seen) == 2)
+    assert seen == [["A"], ["B", "C", "D"]]
+    await settle(lambda: all(m.outcome == "ack" for m in later))

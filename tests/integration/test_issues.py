@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -145,6 +146,25 @@ def test_near_identical_issue_is_marked_possible_duplicate(api: Api) -> None:
     assert different["possible_duplicate_of"] is None
     order = eventually(lambda: api.get("routing", f"/v1/workorders/{second['id']}").json(), what="dispatched")
     assert order["possible_duplicate_of"] == first["id"]
+
+
+def test_near_identical_issues_submitted_at_once_are_linked_one_to_the_other(api: Api) -> None:
+    text = f"电梯按钮失灵，三号梯 {uuid.uuid4().hex[:8]}"
+    body = {**ISSUE, "description": text}
+
+    def post(_: int) -> dict[str, Any]:
+        r = api.post("intake", "/v1/issues", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    # Concurrent requests share a transaction, and the later of two near-identical ones in it
+    # is linked to the earlier, as if they had come one after the other.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(pool.map(post, range(8)))
+    ids = {c["id"] for c in created}
+    originals = [c for c in created if c["possible_duplicate_of"] is None]
+    assert len(originals) == 1, [c["possible_duplicate_of"] for c in created]
+    assert all(c["possible_duplicate_of"] in ids - {c["id"]} for c in created if c is not originals[0])
 
 
 def test_input_is_kept_as_given_and_limits_name_the_field(api: Api) -> None:

@@ -101,6 +101,9 @@ def visible_filter(who: Principal, index: DirectoryIndex | None) -> Doc:
     return {"$or": [mine, {"building_id": {"$in": sorted(index.scope(who.subject))}}]}
 
 
+# A building and a service.
+Pair = tuple[str, str]
+
 # How many recent issues at the same building and service a new one is compared with.
 DUPLICATE_CANDIDATES = 50
 
@@ -141,33 +144,64 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
         await self.keys.ensure_indexes()
 
-    async def _possible_duplicate(
-        self, body: IssueCreate, key: str, now: datetime, earlier: Sequence[Doc]
-    ) -> str | None:
-        if not self.duplicate_window:
-            return None
-        # Issues prepared before this one in the same request (a visit's), newest first.
-        candidates = [
-            (str(d["_id"]), d["description_key"])
-            for d in reversed(earlier)
-            if (d["building_id"], d["service_code"]) == (body.building_id, body.service_code)
-        ]
-        recent = (
-            self.issues.find(
+    async def _recent(self, docs: Sequence[Doc], session: AsyncClientSession | None) -> dict[Pair, list[Doc]]:
+        """The newest issues (up to `DUPLICATE_CANDIDATES` each) at the buildings and services of
+        `docs` within the window, newest first: one round trip, each part bounded by its index."""
+        since = ObjectId.from_datetime(min(d["created_at"] for d in docs) - self.duplicate_window)
+        parts: list[list[Doc]] = [
+            [
                 {
-                    "building_id": body.building_id,
-                    "service_code": body.service_code,
-                    "_id": {"$gte": ObjectId.from_datetime(now - self.duplicate_window)},
-                    "status": {"$ne": "rejected"},
+                    "$match": {
+                        "building_id": building,
+                        "service_code": service,
+                        "_id": {"$gte": since},
+                        "status": {"$ne": "rejected"},
+                    }
                 },
-                {"description_key": 1, "description": 1},
-            )
-            .sort("_id", DESCENDING)
-            .limit(DUPLICATE_CANDIDATES)
-        )
-        # (Issues stored before the key was kept are normalized here.)
-        candidates += [(str(d["_id"]), d.get("description_key") or normalized(d["description"])) async for d in recent]
-        return possible_duplicate(key, candidates, self.duplicate_similarity)
+                {"$sort": {"_id": DESCENDING}},
+                {"$limit": DUPLICATE_CANDIDATES},
+                {"$project": {"building_id": 1, "service_code": 1, "description_key": 1, "description": 1}},
+            ]
+            for building, service in dict.fromkeys((d["building_id"], d["service_code"]) for d in docs)
+        ]
+        first, *others = parts
+        union = [{"$unionWith": {"coll": self.issues.name, "pipeline": part}} for part in others]
+        pipeline: list[Doc] = [*first, *union]
+        recent: dict[Pair, list[Doc]] = {}
+        async for d in await self.issues.aggregate(pipeline, session=session):
+            recent.setdefault((d["building_id"], d["service_code"]), []).append(d)
+        return recent
+
+    async def _link_duplicates(
+        self,
+        drafts: Sequence[tuple[Doc, Event]],
+        earlier: Sequence[Doc] = (),
+        session: AsyncClientSession | None = None,
+    ) -> None:
+        """Set `possible_duplicate_of` on drafted issues (and their events): the newest near-identical
+        issue at the same building and service within the window, among those stored, those of
+        `earlier` (prepared before in the same request) and the drafts before it."""
+        if not self.duplicate_window or not drafts:
+            return
+        recent = await self._recent([doc for doc, _ in drafts], session)
+        before = list(earlier)
+        for doc, event in drafts:
+            pair = (doc["building_id"], doc["service_code"])
+            since = ObjectId.from_datetime(doc["created_at"] - self.duplicate_window)
+            candidates = [
+                (str(d["_id"]), d["description_key"])
+                for d in reversed(before)
+                if (d["building_id"], d["service_code"]) == pair
+            ]
+            # (Issues stored before the key was kept are normalized here.)
+            candidates += [
+                (str(d["_id"]), d.get("description_key") or normalized(d["description"]))
+                for d in recent.get(pair, [])
+                if d["_id"] >= since
+            ]
+            duplicate_of = possible_duplicate(doc["description_key"], candidates, self.duplicate_similarity)
+            doc["possible_duplicate_of"] = event.data["possible_duplicate_of"] = duplicate_of
+            before.append(doc)
 
     async def prepare(
         self,
@@ -183,12 +217,17 @@ class Issues:
         own transaction (`insert`); nothing is written. 422 for an issue the directory or the
         enterprises refuse. `earlier`: issue documents prepared before this one in the same request,
         also candidates for `possible_duplicate_of`."""
+        doc, event = await self._draft(who, body, index, version, extra)
+        await self._link_duplicates([(doc, event)], earlier)
+        return doc, event
+
+    async def _draft(
+        self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int, extra: Doc | None
+    ) -> tuple[Doc, Event]:
+        """The issue's document and event, checked against the directory, duplicates not yet looked for."""
         check_against_directory(body, index, enterprise_building=await self.enterprises.building_of(body.enterprise_id))
         issue_id = str(ObjectId())
         created = _now_ms()
-        # Kept with the issue, so that later duplicate checks compare without normalizing again.
-        key = normalized(body.description)
-        duplicate_of = await self._possible_duplicate(body, key, created, earlier)
         fields = body.model_dump(mode="json")
         submitted = IssueSubmitted(
             id=issue_id,
@@ -196,7 +235,6 @@ class Issues:
             created_at=created,
             submitted_by=Submitter(kind=who.kind, subject=who.subject),
             directory_version=version,
-            possible_duplicate_of=duplicate_of,
         )
         event = new_event("issue.submitted", source="intake", subject=issue_id, data=submitted)
         doc: Doc = {
@@ -208,8 +246,9 @@ class Issues:
             "assignees": [],
             "escalation_level": 0,
             "reopened": 0,
-            "possible_duplicate_of": duplicate_of,
-            "description_key": key,
+            "possible_duplicate_of": None,
+            # Kept with the issue, so that later duplicate checks compare without normalizing again.
+            "description_key": normalized(body.description),
             "seq": 0,
             "timeline": [
                 {"type": "submitted", "time": created, "actor": who.subject, "note": None, "event_id": event.id}
@@ -237,13 +276,15 @@ class Issues:
         """Store the issue and its `issue.submitted` event in one transaction (and complete
         the Idempotency-Key claim in it, when there is one). `extra` fields are kept with
         the issue (e.g. an Open311 request's lat/long) but are not part of the event."""
-        doc, event = await self.prepare(who, body, index, version, extra=extra)
+        doc, event = await self._draft(who, body, index, version, extra)
         await self.submissions.commit((doc, event, idempotency_record))
         return doc
 
     async def _store_submissions(
         self, submissions: Sequence[tuple[Doc, Event, str | None]], session: AsyncClientSession
     ) -> None:
+        # Submissions stored together are looked at for duplicates together (and among themselves).
+        await self._link_duplicates([(doc, event) for doc, event, _ in submissions], session=session)
         await self.insert([doc for doc, _, _ in submissions], session)
         await self.store.add_to_outbox([event for _, event, _ in submissions], session)
         await self.keys.complete_many(

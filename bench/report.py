@@ -203,6 +203,10 @@ def rows(r: dict[str, Any]) -> list[Row]:
             cost = ", ".join(f"{k} {v:.1f}" for k, v in stage["cpu_ms_per_issue"].items() if k != "intake" or name == k)
             out.append(Row(f"stage alone: {name}", f"{n(stage['rate'])} issues/s", f"CPU ms/issue: {cost}"))
         out.append(Row("  first to saturate", str(staged.get("first_to_saturate"))))
+        alone, base = staged.get("intake"), r.get("baseline")
+        if alone and base and base["rate"]:
+            # Like for like: the baseline too runs with nothing consuming what it publishes.
+            out.append(Row("  intake alone / baseline", f"{n(alone['rate'] / base['rate'], 2)} x", "both alone"))
     base_ms = r.get("baseline_cpu_ms_per_issue")
     if base_ms:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in base_ms.items())

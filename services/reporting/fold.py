@@ -121,6 +121,54 @@ def contribution(doc: Doc | None) -> tuple[Cell, dict[str, int]] | None:
     return cell, {k: v for k, v in counters.items() if v}
 
 
+def _present(field: str) -> Doc:
+    """Python's `doc.get(field) is not None`: missing and null alike are absent."""
+    return {"$ne": [{"$ifNull": [f"${field}", None]}, None]}
+
+
+def _seconds_since_submitted(field: str) -> Doc:
+    # Dates subtract to milliseconds; stored dates have no finer part, so this is
+    # `timedelta.total_seconds()` to the last bit.
+    return {"$divide": [{"$subtract": [f"${field}", "$submitted_at"]}, 1000]}
+
+
+def contribution_expressions() -> Doc:
+    """`contribution` as MongoDB expressions over a stored issue, for `$project`: each counter as
+    0 or 1, and `h_ack` / `h_res` as the histogram bin, null when that duration does not count.
+    Meant for issues already matched as submitted and not rejected (`contribution` is None for
+    the others). Kept next to `contribution`, and compared with it on the real server
+    (tests/integration/test_reporting_edges.py): the two must never differ."""
+    status = {"$ifNull": ["$status", None]}
+    feedback = {"$ifNull": ["$feedback", None]}
+    acknowledged = _present("acknowledged_at")
+    done = {"$in": [status, list(DONE)]}
+    flags: Doc = {
+        "total": True,
+        "acknowledged": acknowledged,
+        "acknowledged_on_time": {
+            "$and": [acknowledged, _present("first_ack_due"), {"$lt": ["$acknowledged_at", "$first_ack_due"]}]
+        },
+        "resolved": done,
+        "closed": {"$eq": [status, "closed"]},
+        "reopened": {"$gt": [{"$ifNull": ["$reopened", 0]}, 0]},
+        "overdue_open": {"$and": [{"$ifNull": ["$overdue", False]}, {"$not": [done]}]},
+        "feedback": {"$in": [feedback, list(SATISFACTION)]},
+        **{kind: {"$eq": [feedback, kind]} for kind in SATISFACTION},
+    }
+    out: Doc = {name: {"$cond": [flag, 1, 0]} for name, flag in flags.items()}
+    out["h_ack"] = {
+        "$cond": [acknowledged, histogram.bin_expression(_seconds_since_submitted("acknowledged_at")), None]
+    }
+    out["h_res"] = {
+        "$cond": [
+            {"$and": [done, _present("resolved_at")]},
+            histogram.bin_expression(_seconds_since_submitted("resolved_at")),
+            None,
+        ]
+    }
+    return out
+
+
 def delta(old: Doc | None, new: Doc | None) -> dict[Cell, dict[str, int]]:
     """Counter changes per cell between two versions of an issue's document."""
     changes: dict[Cell, dict[str, int]] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 RATIO = 1.05
 _LOG = math.log(RATIO)
@@ -16,6 +17,13 @@ def bin_of(seconds: float) -> int:
     if seconds < 1:
         return 0
     return int(math.log(seconds) / _LOG) + 1
+
+
+def bin_expression(seconds: Any) -> dict[str, Any]:
+    """`bin_of` as a MongoDB expression over a duration in seconds (a number expression). The same
+    IEEE operations in the same order (the logarithm divided by `_LOG` as Python computed it,
+    truncated), so that a raw issue summed in MongoDB lands in the bin its cell has it in."""
+    return {"$cond": [{"$lt": [seconds, 1]}, 0, {"$add": [{"$trunc": {"$divide": [{"$ln": seconds}, _LOG]}}, 1]}]}
 
 
 def middle(index: int) -> float:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from louzhang.store import utcnow
 from reporting import counters as C
 from reporting import fold
 from reporting.readmodel import ALL, ReadModel
@@ -69,14 +70,7 @@ class Reports:
             return await (await cells.aggregate(pipeline)).to_list()
 
         totals, acks, resolves = await asyncio.gather(run(sums), run(bins("h_ack")), run(bins("h_res")))
-        rows: dict[Any, Doc] = {}
-        for t in totals:
-            rows[t["_id"]] = {**({field: t["_id"]} if field else {}), **{n: t[n] for n in C.SCALARS}}
-        for name, found in (("h_ack", acks), ("h_res", resolves)):
-            for b in found:
-                row = rows.setdefault(b["_id"]["g"], {field: b["_id"]["g"]} if field else {})
-                row.setdefault(name, {})[int(b["_id"]["k"])] = b["n"]
-        return list(rows.values())
+        return _rows(field, totals, acks, resolves)
 
     def _issue_query(self, f: Filter, spans: list[tuple[datetime | None, datetime]]) -> Doc:
         query: Doc = {
@@ -89,10 +83,38 @@ class Reports:
             query["service_code"] = f.service_code
         return query
 
-    async def _raw(self, f: Filter, spans: list[Span]) -> list[Doc]:
+    async def _raw(self, f: Filter, spans: list[Span], field: str | None) -> list[Doc]:
+        """The partial days' issues, their contributions summed inside MongoDB per value of `field`
+        (`fold.contribution_expressions`): rows shaped as `_cells` gives them. One read of the
+        issues, and a few rows back however many issues the day has had."""
         if not spans:
             return []
-        return await self.model.issues.find(self._issue_query(f, list(spans))).to_list()
+        group: Any = {"$literal": None}
+        if field == "period":
+            group = {"$dateTrunc": {"date": "$submitted_at", "unit": "day", "timezone": str(fold.SHANGHAI)}}
+        elif field is not None:
+            group = {"$ifNull": [f"${field}", ""]}  # as `contribution` places an issue without one
+
+        def bins(name: str) -> list[Doc]:
+            return [
+                {"$match": {name: {"$ne": None}}},
+                {"$group": {"_id": {"g": "$g", "k": f"${name}"}, "n": {"$sum": 1}}},
+            ]
+
+        pipeline = [
+            {"$match": self._issue_query(f, list(spans))},
+            {"$project": {"_id": 0, "g": group, **fold.contribution_expressions()}},
+            {
+                "$facet": {
+                    "sums": [{"$group": {"_id": "$g", **{n: {"$sum": f"${n}"} for n in C.SCALARS}}}],
+                    "h_ack": bins("h_ack"),
+                    "h_res": bins("h_res"),
+                }
+            },
+        ]
+        found = await (await self.model.issues.aggregate(pipeline)).to_list()
+        facets = found[0] if found else {}
+        return _rows(field, facets.get("sums", []), facets.get("h_ack", []), facets.get("h_res", []))
 
     async def grouped(
         self,
@@ -105,29 +127,24 @@ class Reports:
     ) -> dict[str, C.Counters]:
         """Counters of the population summed per value of `field` (building_id, service_code,
         period, or None for one total), then mapped by `key` (a grid node per building, a week
-        per day...): whole months and days from the cells, partial days from the issues."""
-        p = plan(f.start, f.end)
+        per day...): whole months and days from the cells, partial days from the issues, summed
+        in MongoDB. A window ending now takes today from its cells, less the issues submitted after
+        its end (`windows.plan`), so a busy day costs nothing. `key` sees rows with `field` alone."""
+        p = plan(f.start, f.end, utcnow())
         if not months:
             p.days.extend(p.months)
             p.months = []
-        day_cells, month_cells, raw = await asyncio.gather(
+        day_cells, month_cells, raw, less = await asyncio.gather(
             self._cells(f, "day", p.days, by_service, field),
             self._cells(f, "month", p.months, by_service, field),
-            self._raw(f, p.raw),
+            self._raw(f, p.raw, field),
+            self._raw(f, p.less, field),
         )
         groups: dict[str, C.Counters] = defaultdict(dict)
-        for cell in (*day_cells, *month_cells):
-            k = key(cell)
+        for row in (*day_cells, *month_cells, *raw, *(_negated(r) for r in less)):
+            k = key(row)
             if k is not None:
-                C.add(groups[k], cell)
-        for doc in raw:
-            part = fold.contribution(doc)
-            if part is None:
-                continue
-            where, counts = part
-            k = key({"building_id": where.building_id, "service_code": where.service_code, "period": where.day})
-            if k is not None:
-                C.add(groups[k], C.flat(counts))
+                C.add(groups[k], row)
         return dict(groups)
 
     async def exact_durations(
@@ -150,7 +167,14 @@ class Reports:
             "assignees": 1,
         }
         out: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        async for doc in self.model.issues.find(query, projection):
+        seen = 0
+        # Never more than the limit read, whatever `total` said: counters out of step with the
+        # issues (cells loaded after the issues, as a bulk load does) must not make this read
+        # every issue into memory.
+        async for doc in self.model.issues.find(query, projection).limit(EXACT_MEDIANS_UP_TO + 1):
+            seen += 1
+            if seen > EXACT_MEDIANS_UP_TO:
+                return None
             for k in key(doc):
                 ack, res = out[k]
                 if doc.get("acknowledged_at"):
@@ -276,6 +300,32 @@ class Reports:
         for k in sorted(groups):
             rows.append({"period": k, **C.figures(groups[k])})
         return rows
+
+
+def _rows(field: str | None, totals: list[Doc], acks: list[Doc], resolves: list[Doc]) -> list[Doc]:
+    """`{field: value, <counter>: n, "h_ack": {bin: n}, "h_res": {bin: n}}` rows (no `field` when
+    None) from the sums grouped by value and the histogram bins grouped by (value, bin)."""
+    rows: dict[Any, Doc] = {}
+    for t in totals:
+        rows[t["_id"]] = {**({field: t["_id"]} if field else {}), **{n: t[n] for n in C.SCALARS}}
+    for name, found in (("h_ack", acks), ("h_res", resolves)):
+        for b in found:
+            row = rows.setdefault(b["_id"]["g"], {field: b["_id"]["g"]} if field else {})
+            row.setdefault(name, {})[int(b["_id"]["k"])] = b["n"]
+    return list(rows.values())
+
+
+def _negated(row: Doc) -> Doc:
+    """A row's counters to take away (histogram bins included); its `field` value kept."""
+    out: Doc = {}
+    for name, value in row.items():
+        if name in C.HISTOGRAMS:
+            out[name] = {b: -n for b, n in value.items()}
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[name] = -value
+        else:
+            out[name] = value
+    return out
 
 
 def _keys(

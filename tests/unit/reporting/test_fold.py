@@ -7,7 +7,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from louzhang.events import IssueFeedback, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
-from reporting.fold import Cell, contribution, day_of, delta, fold_feedback, fold_submitted, fold_work_order
+from reporting.counters import HISTOGRAMS, SCALARS
+from reporting.fold import (
+    Cell,
+    contribution,
+    contribution_expressions,
+    day_of,
+    delta,
+    fold_feedback,
+    fold_submitted,
+    fold_work_order,
+)
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
@@ -137,3 +147,8 @@ def test_overdue_counts_only_while_unresolved() -> None:
 def test_the_day_is_shanghais() -> None:
     late_evening_utc = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)  # 01:00 on the 21st in Shanghai
     assert day_of(late_evening_utc).day == 21
+
+
+def test_the_mongodb_contribution_has_every_counter_and_both_histograms() -> None:
+    # Compared with `contribution` value by value on the real server: tests/integration/test_reporting_edges.py.
+    assert set(contribution_expressions()) == {*SCALARS, *HISTOGRAMS}

@@ -132,7 +132,7 @@ class Issues:
         self.keys = IdempotencyKeys(store)
         # Submissions that arrive together share a transaction.
         self.submissions: GroupCommit[tuple[Doc, Event, str | None]] = GroupCommit(
-            store.transaction, self._store_submissions
+            "issues", store.transaction, self._store_submissions, before=self._link_submissions
         )
         self.duplicate_window = duplicate_window
         self.duplicate_similarity = duplicate_similarity
@@ -144,7 +144,7 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
         await self.keys.ensure_indexes()
 
-    async def _recent(self, docs: Sequence[Doc], session: AsyncClientSession | None) -> dict[Pair, list[Doc]]:
+    async def _recent(self, docs: Sequence[Doc]) -> dict[Pair, list[Doc]]:
         """The newest issues (up to `DUPLICATE_CANDIDATES` each) at the buildings and services of
         `docs` within the window, newest first: one round trip, each part bounded by its index."""
         since = ObjectId.from_datetime(min(d["created_at"] for d in docs) - self.duplicate_window)
@@ -168,22 +168,17 @@ class Issues:
         union = [{"$unionWith": {"coll": self.issues.name, "pipeline": part}} for part in others]
         pipeline: list[Doc] = [*first, *union]
         recent: dict[Pair, list[Doc]] = {}
-        async for d in await self.issues.aggregate(pipeline, session=session):
+        async for d in await self.issues.aggregate(pipeline):
             recent.setdefault((d["building_id"], d["service_code"]), []).append(d)
         return recent
 
-    async def _link_duplicates(
-        self,
-        drafts: Sequence[tuple[Doc, Event]],
-        earlier: Sequence[Doc] = (),
-        session: AsyncClientSession | None = None,
-    ) -> None:
+    async def _link_duplicates(self, drafts: Sequence[tuple[Doc, Event]], earlier: Sequence[Doc] = ()) -> None:
         """Set `possible_duplicate_of` on drafted issues (and their events): the newest near-identical
         issue at the same building and service within the window, among those stored, those of
         `earlier` (prepared before in the same request) and the drafts before it."""
         if not self.duplicate_window or not drafts:
             return
-        recent = await self._recent([doc for doc, _ in drafts], session)
+        recent = await self._recent([doc for doc, _ in drafts])
         before = list(earlier)
         for doc, event in drafts:
             pair = (doc["building_id"], doc["service_code"])
@@ -280,11 +275,14 @@ class Issues:
         await self.submissions.commit((doc, event, idempotency_record))
         return doc
 
+    async def _link_submissions(self, submissions: Sequence[tuple[Doc, Event, str | None]]) -> None:
+        """Submissions stored together are looked at for duplicates together (and among themselves),
+        just before their transaction: MongoDB allows no `$unionWith` in one."""
+        await self._link_duplicates([(doc, event) for doc, event, _ in submissions])
+
     async def _store_submissions(
         self, submissions: Sequence[tuple[Doc, Event, str | None]], session: AsyncClientSession
     ) -> None:
-        # Submissions stored together are looked at for duplicates together (and among themselves).
-        await self._link_duplicates([(doc, event) for doc, event, _ in submissions], session=session)
         await self.insert([doc for doc, _, _ in submissions], session)
         await self.store.add_to_outbox([event for _, event, _ in submissions], session)
         await self.keys.complete_many(

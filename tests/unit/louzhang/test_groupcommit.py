@@ -40,7 +40,7 @@ class Database:
 
 async def test_a_request_alone_commits_in_a_transaction_of_its_own() -> None:
     db = Database()
-    group: GroupCommit[str] = GroupCommit(db.transaction, db.write)
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write)
     await group.commit("a")
     assert db.batches == [["a"]]
 
@@ -48,7 +48,7 @@ async def test_a_request_alone_commits_in_a_transaction_of_its_own() -> None:
 async def test_requests_arriving_while_a_transaction_is_in_flight_share_the_next() -> None:
     db = Database()
     db.gate = asyncio.Event()
-    group: GroupCommit[str] = GroupCommit(db.transaction, db.write, max_batch=3)
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write, max_batch=3)
     first = asyncio.create_task(group.commit("a"))
     await asyncio.sleep(0)  # "a" is in flight, held at the gate
     later = [asyncio.create_task(group.commit(x)) for x in "bcde"]
@@ -62,7 +62,7 @@ async def test_one_bad_item_fails_alone_and_the_rest_of_its_batch_commits() -> N
     db = Database()
     db.gate = asyncio.Event()
     db.refuse = {"c"}
-    group: GroupCommit[str] = GroupCommit(db.transaction, db.write)
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write)
     first = asyncio.create_task(group.commit("a"))
     await asyncio.sleep(0)
     later = {x: asyncio.create_task(group.commit(x)) for x in "bcd"}
@@ -78,7 +78,7 @@ async def test_one_bad_item_fails_alone_and_the_rest_of_its_batch_commits() -> N
 async def test_an_outage_fails_the_whole_batch_at_once() -> None:
     db = Database()
     db.gate = asyncio.Event()
-    group: GroupCommit[str] = GroupCommit(db.transaction, db.write)
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write)
     first = asyncio.create_task(group.commit("a"))
     await asyncio.sleep(0)
     db.outage = True
@@ -92,7 +92,7 @@ async def test_an_outage_fails_the_whole_batch_at_once() -> None:
 async def test_a_cancelled_request_does_not_stop_the_others() -> None:
     db = Database()
     db.gate = asyncio.Event()
-    group: GroupCommit[str] = GroupCommit(db.transaction, db.write)
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write)
     first = asyncio.create_task(group.commit("a"))
     await asyncio.sleep(0)
     gone, kept = asyncio.create_task(group.commit("b")), asyncio.create_task(group.commit("c"))
@@ -102,3 +102,16 @@ async def test_a_cancelled_request_does_not_stop_the_others() -> None:
     await first
     await kept
     assert db.batches[-1] == ["b", "c"]  # already queued: committed, whoever waits for it
+
+
+async def test_before_runs_once_per_batch_ahead_of_its_transaction() -> None:
+    db = Database()
+    seen: list[list[str]] = []
+
+    async def before(items: Sequence[str]) -> None:
+        assert len(db.batches) == len(seen)  # ahead of the batch's own transaction
+        seen.append(list(items))
+
+    group: GroupCommit[str] = GroupCommit("test", db.transaction, db.write, before=before)
+    await asyncio.gather(*(group.commit(x) for x in "abc"))
+    assert seen == db.batches == [["a", "b", "c"]]

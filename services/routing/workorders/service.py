@@ -139,10 +139,9 @@ class WorkOrders:
 
     # ---- dispatch --------------------------------------------------------
 
-    async def _directory_for(self, issue: IssueSubmitted) -> DirectoryIndex:
-        """The current directory, or the version the issue was submitted under if the
+    async def _directory_for(self, issue: IssueSubmitted, index: DirectoryIndex) -> DirectoryIndex:
+        """The current directory (`index`), or the version the issue was submitted under if the
         current one no longer has its building or service."""
-        index = await self.index()
         if issue.building_id in index.buildings and issue.service_code in index.services:
             return index
         older = await self.directory.load(issue.directory_version) if issue.directory_version else None
@@ -182,9 +181,11 @@ class WorkOrders:
     def _arm_acknowledge(self, order: Order) -> tuple[str, datetime, dict[str, Any]]:
         return ("acknowledge", order["acknowledge_due"], {"level": order["level"]})
 
-    async def _new_order(self, issue: IssueSubmitted, now: datetime) -> tuple[Order, Step, DirectoryIndex]:
+    async def _new_order(
+        self, issue: IssueSubmitted, current: DirectoryIndex, now: datetime
+    ) -> tuple[Order, Step, DirectoryIndex]:
         """The work order dispatching `issue` (rules 1-3, 5) and its first step, not yet stored."""
-        index = await self._directory_for(issue)
+        index = await self._directory_for(issue, current)
         building, service = index.buildings[issue.building_id], index.services[issue.service_code]
         order: Order = {
             "_id": issue.id,
@@ -223,7 +224,8 @@ class WorkOrders:
         if not items:
             return
         now = utcnow()
-        planned = [(event, *(await self._new_order(issue, now))) for event, issue in items]
+        current = await self.index()  # once for the batch: a database read
+        planned = [(event, *(await self._new_order(issue, current, now))) for event, issue in items]
 
         async def work(session: AsyncClientSession) -> None:
             ids = list(dict.fromkeys(order["_id"] for _, order, _, _ in planned))

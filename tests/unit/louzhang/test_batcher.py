@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -95,16 +96,16 @@ async def test_another_failure_finds_the_bad_message_one_by_one() -> None:
     assert [m.outcome for m in messages] == ["ack", "requeued", "ack"]
 
 
-async def settle(done: Any, turns: int = 1000) -> None:
-    """Let the loop run until `done()` (no clock involved)."""
-    for _ in range(turns):
-        if done():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the loop never got there")
+async def settle(done: Any, timeout: float = 2.0) -> None:
+    """Let the loop run until `done()`, within a deadline."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within the deadline")
+        await asyncio.sleep(0.001)
 
 
-async def test_a_lone_event_is_applied_at_once_and_what_arrives_meanwhile_makes_the_next_batch() -> None:
+async def test_after_a_quiet_spell_an_event_is_applied_at_once_and_what_follows_makes_the_next_batch() -> None:
     seen: list[list[str]] = []
     gate = asyncio.Event()
 
@@ -113,13 +114,20 @@ async def test_a_lone_event_is_applied_at_once_and_what_arrives_meanwhile_makes_
         if len(seen) == 1:
             await gate.wait()
 
-    batcher = Batcher("q", handler=None, batch=batch, size=100)  # type: ignore[arg-type]
+    batcher = Batcher("q", handler=None, batch=batch, size=100, wait_s=60)  # type: ignore[arg-type]
     await batcher.take(Message(event("A")))  # type: ignore[arg-type]
-    await settle(lambda: seen == [["A"]])  # far from a full batch, and not kept waiting for one
+    for _ in range(10):  # a few turns of the loop, no clock: not kept waiting for a fuller batch
+        await asyncio.sleep(0)
+    assert seen == [["A"]]
     later = [Message(event(x)) for x in "BCD"]
     for m in later:
         await batcher.take(m)  # type: ignore[arg-type]
     gate.set()
-    await settle(lambda: len(seen) == 2)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    # Events keep coming: the next batch waits (`wait_s`) for more rather than starting at once.
+    assert seen == [["A"]] and batcher.timer is not None
+    assert batcher.timer.when() - asyncio.get_running_loop().time() > 30
+    await batcher.flush()  # as the timer would
     assert seen == [["A"], ["B", "C", "D"]]
     await settle(lambda: all(m.outcome == "ack" for m in later))

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 BATCHES = Counter(
     "louzhang_group_commit_batches_total",
-    "Group-commit batches, by outcome: committed whole, split (committed again one by one) or failed (outage)",
+    "Group-commit batches by outcome: committed, split (committed again one by one), failed (an outage, or one item)",
     ["name", "outcome"],
 )
 

@@ -80,12 +80,17 @@ class Bus:
     async def consume(self, queue: topology.Queue, handler: Handler, batch: BatchHandler | None = None) -> None:
         """Hand every event of the queue to `handler(event, data)` (see `deliver` for the rules),
         or, with `batch`, to `batch([(event, data), ...])` a prefetch-full at a time."""
-        assert self._consume_channel is not None
-        # Declared (passively) on the robust channel so that the consumer is restored after a reconnect.
-        q = await self._consume_channel.declare_queue(queue.queue, passive=True)
+        assert self._consume_channel is not None and self.connection is not None
         if batch is None:
+            # Declared (passively) on the robust channel so that the consumer is restored after a reconnect.
+            q = await self._consume_channel.declare_queue(queue.queue, passive=True)
             await q.consume(lambda message: deliver(queue.queue, message, handler))
         else:
+            # A channel of its own: a batch is acknowledged with one `multiple` ack, which covers
+            # every earlier delivery on its channel, so no other consumer may share it.
+            channel = await self.connection.channel()
+            await channel.set_qos(prefetch_count=self.prefetch)
+            q = await channel.declare_queue(queue.queue, passive=True)
             batcher = Batcher(queue.queue, handler, batch, size=self.prefetch)
             await q.consume(batcher.take)
 
@@ -238,8 +243,10 @@ class Batcher:
                 CONSUMED.labels(self.queue, "outage").inc()
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
-        for message, _, _ in items:
-            await message.ack()
+        # One ack for the batch: every earlier delivery on this channel is settled by now (taken in
+        # order, one batch at a time; poison rejected on arrival).
+        last = max((message for message, _, _ in items), key=lambda m: m.delivery_tag or 0)
+        await last.ack(multiple=True)
         CONSUMED.labels(self.queue, "ok").inc(len(items))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from pymongo.errors import AutoReconnect
@@ -14,15 +13,31 @@ from louzhang.bus import Batcher
 from louzhang.events import IssueSubmitted, Submitter, new_event
 
 
+class Channel:
+    """Delivery tags and `multiple` acks as AMQP has them, on one channel."""
+
+    def __init__(self) -> None:
+        self.is_closed = False
+        self.delivered: list[Message] = []
+
+
+CHANNEL = Channel()
+
+
 class Message:
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, channel: Channel = CHANNEL) -> None:
         self.body = body
         self.message_id = "m"
-        self.channel = SimpleNamespace(is_closed=False)
+        self.channel = channel
+        channel.delivered.append(self)
+        self.delivery_tag = len(channel.delivered)
         self.outcome: str | None = None
 
-    async def ack(self) -> None:
-        self.outcome = "ack"
+    async def ack(self, multiple: bool = False) -> None:
+        covered = self.channel.delivered[: self.delivery_tag] if multiple else [self]
+        for m in covered:
+            if m.outcome is None:
+                m.outcome = "ack"
 
     async def nack(self, requeue: bool = True) -> None:
         self.outcome = "requeued" if requeue else "dropped"
@@ -115,11 +130,12 @@ async def test_after_a_quiet_spell_an_event_is_applied_at_once_and_what_follows_
             await gate.wait()
 
     batcher = Batcher("q", handler=None, batch=batch, size=100, wait_s=60)  # type: ignore[arg-type]
-    await batcher.take(Message(event("A")))  # type: ignore[arg-type]
+    first = Message(event("A"), Channel())
+    await batcher.take(first)  # type: ignore[arg-type]
     for _ in range(10):  # a few turns of the loop, no clock: not kept waiting for a fuller batch
         await asyncio.sleep(0)
     assert seen == [["A"]]
-    later = [Message(event(x)) for x in "BCD"]
+    later = [Message(event(x), first.channel) for x in "BCD"]
     for m in later:
         await batcher.take(m)  # type: ignore[arg-type]
     gate.set()
@@ -127,6 +143,8 @@ async def test_after_a_quiet_spell_an_event_is_applied_at_once_and_what_follows_
         await asyncio.sleep(0)
     # Events keep coming: the next batch waits (`wait_s`) for more rather than starting at once.
     assert seen == [["A"]] and batcher.timer is not None
+    # A's batch is acknowledged (one `multiple` ack), and that ack covers none of the later ones.
+    assert first.outcome == "ack" and [m.outcome for m in later] == [None, None, None]
     assert batcher.timer.when() - asyncio.get_running_loop().time() > 30
     await batcher.flush()  # as the timer would
     assert seen == [["A"], ["B", "C", "D"]]

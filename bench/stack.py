@@ -28,7 +28,7 @@ from pymongo import MongoClient
 from pymongo.database import Database
 
 from louzhang import topology
-from louzhang.mongod import initiate_replica_set, mongod_argv
+from louzhang.mongod import TemporaryMongod
 
 Doc = dict[str, Any]
 
@@ -270,33 +270,6 @@ def answers_200(url: str) -> bool:
     return httpx.get(url, timeout=5).status_code == 200
 
 
-class Mongod:
-    """The embedded mongod as a one-node replica set on a free port, its data in a temporary folder."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="louzhang-bench-mongo-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?replicaSet=rs0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            mongod_argv(self.dir, self.port, self.dir / "mongod.log"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        initiate_replica_set("127.0.0.1", self.port)
-
-    def destroy(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(60)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @dataclass
 class Services:
     """The four services as `louzhang serve` processes on free ports, with the bench's environment."""
@@ -367,7 +340,7 @@ BENCH_ENV = {
 
 @dataclass
 class BenchStack:
-    mongod: Mongod = field(default_factory=Mongod)
+    mongod: TemporaryMongod = field(default_factory=lambda: TemporaryMongod("louzhang-bench-mongo-"))
     vhost: BenchVhost = field(default_factory=BenchVhost)
     stack: Services | None = None
     client: MongoClient[Doc] | None = None

@@ -22,7 +22,7 @@ import httpx
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from louzhang.mongod import initiate_replica_set, mongod_argv
+from louzhang.mongod import TemporaryMongod
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("routing", "intake", "notify", "reporting")
@@ -65,35 +65,7 @@ async def until(
     raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
 
 
-class Mongod:
-    """A one-node replica set on a free port, its data in a temporary folder."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="louzhang-mongo-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/?replicaSet=rs0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            mongod_argv(self.dir, self.port, self.dir / "mongod.log"),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        initiate_replica_set("127.0.0.1", self.port)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-        self.process = None
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+Mongod = TemporaryMongod  # the tests' name for it
 
 
 def rabbitmqctl(*args: str) -> None:

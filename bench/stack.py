@@ -22,12 +22,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aio_pika
 import httpx
 from pymongo import MongoClient
 from pymongo.database import Database
 
 from louzhang import topology
+from louzhang.broker import TemporaryVhost, queue_depths
 from louzhang.mongod import TemporaryMongod
 
 Doc = dict[str, Any]
@@ -196,43 +196,23 @@ class CpuMeter:
 # ---- RabbitMQ -----------------------------------------------------------------------------------------
 
 
-def rabbitmqctl(*args: str, attempts: int = 6) -> None:
-    """rabbitmqctl, retried: another engineer's chaos run restarts the broker now and then."""
-    for attempt in range(attempts):
-        done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=90)
-        if done.returncode == 0:
-            return
-        if attempt == attempts - 1:
-            raise SystemExit(f"bench: rabbitmqctl {' '.join(args)} failed: {done.stderr.strip() or done.stdout}")
-        time.sleep(5)
+class BenchVhost(TemporaryVhost):
+    """Retried: another engineer's chaos run restarts the broker now and then."""
 
-
-class BenchVhost:
     def __init__(self) -> None:
-        self.name = f"louzhang-bench-{secrets.token_hex(5)}"
-        base = os.environ.get("LOUZHANG_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
-        self.url = f"{base.rstrip('/')}/{self.name}"
+        super().__init__("louzhang-bench", attempts=6)
 
     def create(self) -> None:
-        rabbitmqctl("add_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+        try:
+            super().create()
+        except RuntimeError as exc:
+            raise SystemExit(f"bench: {exc}") from exc
 
     def delete(self) -> None:
         try:
-            rabbitmqctl("delete_vhost", self.name, attempts=3)
-        except SystemExit as exc:
+            super().delete()
+        except RuntimeError as exc:
             say(f"warning: {exc}")
-
-
-async def _queue_depths(url: str) -> dict[str, int]:
-    connection = await aio_pika.connect(url, timeout=10)
-    async with connection:
-        channel = await connection.channel()
-        out = {}
-        for q in topology.QUEUES:
-            declared = await channel.declare_queue(q.queue, passive=True)
-            out[q.queue] = int(declared.declaration_result.message_count or 0)
-        return out
 
 
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ([^ ]+)$")
@@ -455,7 +435,7 @@ class BenchStack:
 
     def queue_depths(self) -> dict[str, int]:
         try:
-            return asyncio.run(_queue_depths(self.vhost.url))
+            return asyncio.run(queue_depths(self.vhost.url, (q.queue for q in topology.QUEUES)))
         except Exception as exc:  # noqa: BLE001 - a figure for the report, not worth stopping the bench
             say(f"warning: could not read the queue depths: {exc!r}")
             return {}

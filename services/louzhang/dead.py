@@ -16,6 +16,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
 from louzhang import topology
+from louzhang.broker import queue_depths
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,7 @@ def dead_queues(name: str | None = None) -> list[topology.Queue]:
 
 
 async def depths(amqp_url: str) -> dict[str, int]:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        out = {}
-        for q in topology.QUEUES:
-            declared = await channel.declare_queue(q.dead_queue, passive=True)
-            out[q.dead_queue] = int(declared.declaration_result.message_count or 0)
-        return out
+    return await queue_depths(amqp_url, (q.dead_queue for q in topology.QUEUES))
 
 
 async def peek(amqp_url: str, queue: str | None = None, limit: int = 20) -> list[Parked]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aio_pika
 
 from louzhang import topology
+from louzhang.broker import queue_depths
 
 
 async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: str = "raw") -> None:
@@ -17,8 +18,4 @@ async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: 
 
 
 async def queue_depth(amqp_url: str, queue: str) -> int:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        declared = await channel.declare_queue(queue, passive=True)
-        return int(declared.declaration_result.message_count or 0)
+    return (await queue_depths(amqp_url, [queue]))[queue]

@@ -22,6 +22,7 @@ import httpx
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
+from louzhang.broker import TemporaryVhost
 from louzhang.mongod import TemporaryMongod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,24 +69,7 @@ async def until(
 Mongod = TemporaryMongod  # the tests' name for it
 
 
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, stdout=subprocess.DEVNULL, timeout=60)
-
-
-class Vhost:
-    """A RabbitMQ vhost of its own, so that runs never see each other's messages."""
-
-    def __init__(self) -> None:
-        self.name = f"louzhang-test-{uuid.uuid4().hex[:10]}"
-        base = os.environ.get("LOUZHANG_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
-        self.url = f"{base.rstrip('/')}/{self.name}"
-
-    def create(self) -> None:
-        rabbitmqctl("add_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
-
-    def delete(self) -> None:
-        rabbitmqctl("delete_vhost", self.name)
+Vhost = TemporaryVhost  # the tests' name for it
 
 
 @dataclass

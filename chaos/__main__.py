@@ -60,7 +60,8 @@ def main() -> int:
 
     receiver = Receiver()
     receiver.start()
-    stack = Stack(replicas=args.replicas, keep=args.keep)
+    # The receiver is on loopback, which the outbound guard refuses unless the allow-list names it.
+    stack = Stack(replicas=args.replicas, keep=args.keep, outbound_allow=f"127.0.0.1:{receiver.port}")
     failed = True
     try:
         stack.start()

@@ -90,9 +90,11 @@ def _proc(pid: int, what: str) -> list[str]:
 
 
 class Stack:
-    def __init__(self, *, replicas: bool, keep: bool) -> None:
+    def __init__(self, *, replicas: bool, keep: bool, outbound_allow: str = "") -> None:
         self.replicas = replicas
         self.keep = keep
+        # LOUZHANG_OUTBOUND_ALLOW: the run's webhook receiver listens on loopback.
+        self.outbound_allow = outbound_allow
         self.root = Path(tempfile.mkdtemp(prefix="louzhang-chaos-"))
         self.vhost = f"louzhang-chaos-{uuid.uuid4().hex[:10]}"
         self.db_name = "louzhang_chaos"
@@ -134,6 +136,7 @@ class Stack:
                 "LOUZHANG_DEMO": "0",
                 "LOUZHANG_RATE_LIMIT_PER_MIN": "0",
                 "LOUZHANG_PUBLIC_URL": self.url("reporting"),
+                "LOUZHANG_OUTBOUND_ALLOW": self.outbound_allow,
                 "PYTHONUNBUFFERED": "1",
                 **{f"LOUZHANG_{n.upper()}_PORT": str(p) for n, p in self.ports.items()},
             }

@@ -72,6 +72,9 @@ def stack(mongod: Mongod, vhost: Vhost, endpoints: Endpoints, mailbox: Mailbox) 
         "LOUZHANG_DINGTALK_BASE_URL": endpoints.url,
         "LOUZHANG_SMTP_URL": mailbox.url,
         "LOUZHANG_SMTP_FROM": "louzhang@example.org",
+        # The webhook and callback stand-ins listen on loopback, which the outbound guard
+        # refuses unless the operator's allow-list names them (tests/integration/test_outbound.py).
+        "LOUZHANG_OUTBOUND_ALLOW": f"127.0.0.1:{endpoints.port}",
     }
     running = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env=env)
     running.start()

@@ -21,13 +21,23 @@ from louzhang.store import OutboxRelay, Store
 log = logging.getLogger(__name__)
 
 
+def outbound_guard(settings: ServiceSettings) -> urls.OutboundGuard:
+    """The guard on user-given outgoing URLs, from `LOUZHANG_OUTBOUND_ALLOW` and the ports in use."""
+    try:
+        allow = urls.parse_allow(settings.outbound_allow)
+    except ValueError as exc:
+        raise SystemExit(f"{exc}: refusing to start") from exc
+    ports = [settings.port(name) for name in ("intake", "routing", "notify", "reporting")]
+    return urls.OutboundGuard(allow, urls.own_ports(ports, [settings.mongo_url, settings.amqp_url]))
+
+
 class Runtime:
     name: str = "service"
 
     def __init__(self, settings: ServiceSettings) -> None:
         admin_token, jwt_secret = settings.require_secrets()
         self.settings = settings
-        urls.protect(settings.port(name) for name in ("intake", "routing", "notify", "reporting"))
+        self.outbound = outbound_guard(settings)
         self.tokens = Tokens(admin_token, jwt_secret)
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
         self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)

@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     reporting_port: int = 8004
     staff_token_ttl: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     rate_limit_per_min: int = Field(default=1200, ge=0)
+    # Inside addresses that user-given webhook and callback URLs may reach anyway: comma-separated
+    # `host:port`, `host` or CIDR entries (louzhang.urls); the services' own ports never.
+    outbound_allow: str = ""
     # How long a MongoDB operation may wait for a server before it counts as an outage.
     mongo_timeout_s: float = 5.0
     # Messages a consumer may hold unacknowledged.

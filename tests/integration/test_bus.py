@@ -12,7 +12,7 @@ import pytest
 from louzhang.events import IssueSubmitted, Submitter, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
-from tests.support.directory import small_directory
+from tests.support.directory import receivers_allow, small_directory
 from tests.support.servers import Mongod, Stack, Vhost, eventually, until
 
 
@@ -62,7 +62,11 @@ def own_stack() -> Iterator[tuple[Mongod, Stack]]:
     mongod, vhost = Mongod(), Vhost()
     mongod.start()
     vhost.create()
-    stack = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env={"LOUZHANG_MONGO_TIMEOUT_S": "1"})
+    stack = Stack(
+        mongo_url=mongod.url,
+        amqp_url=vhost.url,
+        extra_env={"LOUZHANG_MONGO_TIMEOUT_S": "1", "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()},
+    )
     try:
         stack.start()
         assert Api(stack).put("routing", "/v1/directory", json=small_directory()).status_code == 200

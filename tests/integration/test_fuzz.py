@@ -15,7 +15,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from tests.support.api import Api
-from tests.support.directory import small_directory
+from tests.support.directory import receivers_allow, small_directory
 from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 
 EXAMPLES = int(os.environ.get("LOUZHANG_FUZZ_EXAMPLES", "30"))
@@ -28,7 +28,11 @@ SKIP = ("/v1/inbox/stream",)  # a stream never ends
 def fuzz_stack(mongod: Mongod) -> Iterator[Stack]:
     vhost = Vhost()
     vhost.create()
-    stack = Stack(mongo_url=mongod.url, amqp_url=vhost.url, extra_env={"LOUZHANG_RATE_LIMIT_PER_MIN": "0"})
+    stack = Stack(
+        mongo_url=mongod.url,
+        amqp_url=vhost.url,
+        extra_env={"LOUZHANG_RATE_LIMIT_PER_MIN": "0", "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()},
+    )
     try:
         stack.start()
         assert Api(stack).put("routing", "/v1/directory", json=small_directory()).status_code == 200

@@ -9,6 +9,12 @@ from typing import Any
 ENDPOINTS = {"url": "http://127.0.0.1:9"}
 
 
+def receivers_allow() -> str:
+    """`LOUZHANG_OUTBOUND_ALLOW` for a stack whose directory is `small_directory()`: its webhooks
+    point at the loopback stand-ins, which the outbound guard refuses unless the list names them."""
+    return ENDPOINTS["url"].removeprefix("http://")
+
+
 def small_directory() -> dict[str, Any]:
     hooks = ENDPOINTS["url"]
     staff: list[dict[str, Any]] = [

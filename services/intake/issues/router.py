@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 
 from intake.bootstrap import Intake, runtime
 from intake.issues.idempotency import Conflict
@@ -32,6 +33,11 @@ async def submit_issue(
     body: IssueCreate, request: Request, who: Caller, intake: Runtime, key: IdempotencyKey = None
 ) -> dict[str, Any]:
     index = intake.directory.require()
+    if body.callback_url is not None:
+        reason = await intake.outbound.check_submitted(str(body.callback_url))
+        if reason is not None:
+            problem = {"loc": ["body", "callback_url"], "msg": f"callback_url refused: {reason}", "type": "url_refused"}
+            raise RequestValidationError([problem])
     if key is None:
         return to_read(await intake.issues.submit(who, body, index, intake.directory.version))
     try:

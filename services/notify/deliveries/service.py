@@ -27,8 +27,10 @@ from louzhang.auth import Tokens
 from louzhang.events import Event, NotificationOutcome, WorkOrderChanged, new_event
 from louzhang.loops import run_forever
 from louzhang.store import Store, utcnow
+from louzhang.urls import OutboundGuard, Refused
 from notify.channels.base import HttpChannel, Message, Outgoing, SendError
 from notify.channels.mail import Email
+from notify.channels.outbound import guarded_client
 from notify.channels.robots import Dingtalk, Wecom, robot_key
 from notify.channels.webhook import Callback, Webhook
 from notify.deliveries.contacts import Contacts, Staff, channel_of
@@ -43,11 +45,19 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 OUTCOMES = Counter("louzhang_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"])
 ROBOTS = ("wecom", "dingtalk")
+# Channels whose URL a user gave: sent through the outbound guard (louzhang.urls).
+USER_URLS = ("webhook", "callback")
 
 
 class Deliveries:
     def __init__(
-        self, store: Store, tokens: Tokens, settings: NotifySettings, inbox: Inbox, contacts: Contacts
+        self,
+        store: Store,
+        tokens: Tokens,
+        settings: NotifySettings,
+        inbox: Inbox,
+        contacts: Contacts,
+        outbound: OutboundGuard | None = None,
     ) -> None:
         self.store = store
         self.tokens = tokens
@@ -66,7 +76,9 @@ class Deliveries:
         self.lease = timedelta(seconds=settings.notify_lease_s)
         self.owner = uuid.uuid4().hex
         self._wake = asyncio.Event()
+        self.outbound = outbound or OutboundGuard()
         self._http: httpx.AsyncClient | None = None
+        self._guarded: httpx.AsyncClient | None = None
 
     async def ensure_indexes(self) -> None:
         await self.records.create_index([("event_id", 1), ("recipient", 1), ("channel", 1)], unique=True)
@@ -164,11 +176,14 @@ class Deliveries:
     # ---- sending ---------------------------------------------------------
 
     async def run(self) -> None:
+        # The operator's robot URLs go out as configured; user-given URLs only through the guard.
         self._http = httpx.AsyncClient(timeout=10, follow_redirects=False)
+        self._guarded = guarded_client(self.outbound, timeout=10)
         try:
             await run_forever(self.send_due, name="deliveries", idle_s=0.25, wake=self._wake)
         finally:
             await self._http.aclose()
+            await self._guarded.aclose()
 
     async def send_due(self, batch: int = 100) -> int:
         now = utcnow()
@@ -250,14 +265,18 @@ class Deliveries:
                 sender = self.http_channels[channel]
                 now_ms = int(utcnow().timestamp() * 1000)
                 request = sender.request(out, now_ms)
-                assert self._http is not None
+                client = self._guarded if channel in USER_URLS else self._http
+                assert client is not None
                 # `params` only when there are any: httpx would drop a query already in the URL (DingTalk's sign).
-                reply = await self._http.post(
+                reply = await client.post(
                     request.url, content=request.body, headers=request.headers, params=request.params or None
                 )
                 sender.check(reply.status_code, reply.content)
         except SendError as exc:
             error = exc
+        except Refused as exc:
+            # Where the URL leads is not allowed: trying again would not change that.
+            error = SendError(f"refused: {exc}", retryable=False)
         except httpx.HTTPError as exc:
             error = SendError(f"{type(exc).__name__}: {exc}", retryable=True)
         except Exception as exc:

@@ -10,7 +10,7 @@ from louzhang.auth import Admin
 from louzhang.directory import Directory
 from routing.bootstrap import Routing, runtime
 from routing.directory.service import MEDIA_TYPES, counts, parse_document
-from routing.directory.validation import problems
+from routing.directory.validation import channel_url_problems, problems
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -52,7 +52,7 @@ async def put_directory(
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         raise RequestValidationError(errors) from exc
-    found = problems(doc)
+    found = problems(doc) + await channel_url_problems(doc, routing.outbound)
     if found:
         raise RequestValidationError(found)
     version = await routing.directory.put(doc)

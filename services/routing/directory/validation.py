@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from louzhang.directory import Directory
+from louzhang.directory import Directory, WebhookChannel
+from louzhang.urls import OutboundGuard
 
 Problem = dict[str, Any]
 
@@ -69,6 +71,31 @@ def problems(doc: Directory) -> list[Problem]:
         if service.role not in roles:
             found.append(_problem(["services", s_i, "role"], f"unknown role {service.role!r}", "unknown_role"))
     return found
+
+
+async def channel_url_problems(doc: Directory, guard: OutboundGuard) -> list[Problem]:
+    """Webhook URLs the outbound guard refuses now (literal addresses, names that resolve to
+    inside addresses, user:pass@); a name that does not resolve yet passes. The only rule that
+    looks outside the document (names are resolved), so kept apart from `problems`."""
+    webhooks = [
+        (s_i, c_i, str(channel.url))
+        for s_i, member in enumerate(doc.staff)
+        for c_i, channel in enumerate(member.channels)
+        if isinstance(channel, WebhookChannel)
+    ]
+    urls = sorted({url for _, _, url in webhooks})
+    limit = asyncio.Semaphore(16)
+
+    async def check(url: str) -> str | None:
+        async with limit:
+            return await guard.check_submitted(url)
+
+    reasons = dict(zip(urls, await asyncio.gather(*(check(u) for u in urls)), strict=True))
+    return [
+        _problem(["staff", s_i, "channels", c_i, "url"], f"webhook URL refused: {reason}", "url_refused")
+        for s_i, c_i, url in webhooks
+        if (reason := reasons[url]) is not None
+    ]
 
 
 def _walk(doc: Directory) -> list[tuple[Any, list[str | int]]]:

@@ -13,6 +13,7 @@ from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
 from notify.deliveries.contacts import Contacts
 from notify.deliveries.service import Deliveries
+from notify.inbox.hub import InboxHub
 from notify.inbox.service import Inbox
 from notify.settings import NotifySettings
 
@@ -26,7 +27,12 @@ class Notify(Runtime):
         self.directory = DirectoryReplica(self.store)
         self.contacts = Contacts(self.store)
         self.inbox = Inbox(self.store)
-        self.deliveries = Deliveries(self.store, self.tokens, settings, self.inbox, self.contacts)
+        self.hub = InboxHub(
+            self.inbox.items,
+            per_staff=settings.inbox_streams_per_staff,
+            per_process=settings.inbox_streams_per_process,
+        )
+        self.deliveries = Deliveries(self.store, self.tokens, settings, self.inbox, self.contacts, self.outbound)
 
     async def setup(self) -> None:
         await self.inbox.ensure_indexes()
@@ -57,6 +63,7 @@ class Notify(Runtime):
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "notify-directory")
         self.spawn(self.deliveries.run(), "notify-deliveries")
+        self.spawn(self.hub.run(), "notify-inbox-streams")
 
     def holds_directory(self) -> bool:
         return self.directory.held

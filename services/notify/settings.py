@@ -21,3 +21,8 @@ class NotifySettings(ServiceSettings):
     notify_lease_s: float = Field(default=60.0, gt=0)
     # Outside sends in flight at once.
     notify_concurrency: int = Field(default=20, ge=1)
+    # Open `GET /v1/inbox/stream`s per staff member and per process; the next one gets 429.
+    inbox_streams_per_staff: int = Field(default=5, ge=1)
+    inbox_streams_per_process: int = Field(default=1000, ge=1)
+    # Seconds between the comment lines an idle stream sends, by which a dead client is noticed.
+    inbox_heartbeat_s: float = Field(default=15.0, gt=0)

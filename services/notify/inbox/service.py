@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -47,23 +46,6 @@ class Inbox:
         if before is not None:
             query["_id"] = {"$lt": before}
         return await self.items.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
-
-    async def follow(self, staff_id: str, after: ObjectId | None) -> AsyncIterator[Doc]:
-        """The staff member's new items as they are written (by any replica): those after
-        `after` first, then each new one. The change stream opens before the backlog is
-        read, so nothing written in between is missed."""
-        pipeline = [{"$match": {"operationType": "insert", "fullDocument.staff_id": staff_id}}]
-        async with await self.items.watch(pipeline) as changes:
-            last = after
-            if after is not None:
-                async for doc in self.items.find({"staff_id": staff_id, "_id": {"$gt": after}}).sort("_id", 1):
-                    last = doc["_id"]
-                    yield doc
-            async for change in changes:
-                doc = change["fullDocument"]
-                if last is None or doc["_id"] > last:
-                    last = doc["_id"]
-                    yield doc
 
     async def mark_read(self, item_id: str, staff_id: str | None) -> Doc | None:
         try:

@@ -3,7 +3,9 @@ of its own (a fuzzed PUT may replace its directory): no request may get a server
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -21,7 +23,7 @@ from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 EXAMPLES = int(os.environ.get("LOUZHANG_FUZZ_EXAMPLES", "30"))
 # The same requests on every run (CI stays repeatable); LOUZHANG_FUZZ_RANDOM=1 explores new ones.
 DERANDOMIZE = os.environ.get("LOUZHANG_FUZZ_RANDOM") != "1"
-SKIP = ("/v1/inbox/stream",)  # a stream never ends
+SKIP = ("/v1/inbox/stream",)  # a stream never ends: fuzzed by test_the_inbox_stream_under_fuzzing
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,46 @@ def test_no_server_errors_under_fuzzing(fuzz_stack: Stack, service: str) -> None
             failures.append(f"{operation.method.upper()} {operation.path}:\n{exc}")
     assert not failures, "\n\n".join(failures)
     assert calls >= EXAMPLES, f"only {calls} requests were made"
+
+
+def test_the_inbox_stream_under_fuzzing(fuzz_stack: Stack) -> None:
+    """The stream's generated requests, as admin and as a staff member, read only as far as
+    the status and headers (a stream that starts never ends): no server error, and every
+    refusal (a bad Last-Event-ID, a staff_id naming nobody) comes before a stream starts."""
+    base = fuzz_stack.url("notify")
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    operation = schema["/v1/inbox/stream"]["GET"]
+    staff = Api(fuzz_stack).token_for("staff", "S05")
+    cases = st.one_of(*(operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)))
+    codes: set[int] = set()
+
+    @settings(
+        max_examples=EXAMPLES * 2,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=DERANDOMIZE,
+    )
+    @given(case=cases, token=st.sampled_from([fuzz_stack.admin_token, staff]))
+    def run(case: schemathesis.Case, token: str) -> None:
+        kwargs = case.as_transport_kwargs(base_url=base, headers={"Authorization": f"Bearer {token}"})
+        try:
+            stream = httpx.stream(
+                "GET", kwargs["url"], headers=kwargs.get("headers"), params=kwargs.get("params"), timeout=15
+            )
+        except httpx.LocalProtocolError:
+            return  # a header httpx itself will not send
+        with stream as r:
+            codes.add(r.status_code)
+            assert r.status_code < 500, (kwargs, r.status_code, r.read())
+            if r.status_code == 200:
+                # Only a request the stream can serve starts one: an item id to resume after, or none.
+                resume = {k.lower(): v for k, v in (kwargs.get("headers") or {}).items()}.get("last-event-id")
+                assert not resume or re.fullmatch("[0-9a-fA-F]{24}", resume), (kwargs, "streamed")
+                assert r.headers["content-type"].startswith("text/event-stream")
+            else:
+                assert r.headers["content-type"].startswith("application/json"), r.headers
+                assert "detail" in json.loads(r.read()), kwargs
+
+    run()
+    assert {200, 400, 404} <= codes, codes

@@ -59,10 +59,13 @@ async def open_stream(base: str, token: str, headers: dict[str, str] | None = No
     come through as lines of their own and are skipped as unknown fields)."""
     where = urlsplit(base)
     reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    writer.write(
-        f"GET /v1/inbox/stream HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Bearer {token}\r\n{extra}\r\n".encode()
-    )
+    lines = [
+        "GET /v1/inbox/stream HTTP/1.1",
+        f"Host: {where.netloc}",
+        f"Authorization: Bearer {token}",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+    ]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
     status = int((await reader.readline()).split()[1])
     while (await reader.readline()) not in (b"\r\n", b""):

@@ -145,6 +145,16 @@ class InboxHub:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
 
+    async def resume_query(self, staff_id: str, after: ObjectId) -> Doc:
+        """The items written after the one named by Last-Event-ID. By its `created_at` (in ms)
+        rather than by id: ids made by two replicas within one second do not sort in the order
+        they were written, so `_id > after` missed items of the other replica."""
+        anchor = await self.items.find_one({"_id": after, "staff_id": staff_id}, {"created_at": 1})
+        if anchor is None:
+            return {"staff_id": staff_id, "_id": {"$gt": after}}
+        at = anchor["created_at"]
+        return {"staff_id": staff_id, "$or": [{"created_at": {"$gt": at}}, {"created_at": at, "_id": {"$gt": after}}]}
+
     # ---- one stream's items ---------------------------------------------------
 
     async def follow(self, listener: Listener, after: ObjectId | None, heartbeat_s: float) -> AsyncIterator[Doc | None]:
@@ -174,7 +184,8 @@ class InboxHub:
             return True
 
         if after is not None:
-            async for doc in self.items.find({"staff_id": listener.staff_id, "_id": {"$gt": after}}).sort("_id", 1):
+            query = await self.resume_query(listener.staff_id, after)
+            async for doc in self.items.find(query).sort([("created_at", 1), ("_id", 1)]):
                 if fresh(doc):
                     yield doc
         while not listener.closed:

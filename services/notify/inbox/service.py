@@ -23,6 +23,7 @@ class Inbox:
     async def ensure_indexes(self) -> None:
         await self.items.create_index([("event_id", 1), ("staff_id", 1)], unique=True)
         await self.items.create_index([("staff_id", 1), ("read", 1), ("_id", DESCENDING)])
+        await self.items.create_index([("staff_id", 1), ("created_at", 1), ("_id", 1)])  # resuming a stream
 
     @staticmethod
     def item(event: Event, change: WorkOrderChanged, message: Message, staff_id: str, now: datetime) -> Doc:

@@ -22,15 +22,14 @@ turns into sheet rows.
 from __future__ import annotations
 
 import re
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
+
+from routing.sheets import SheetError, open_workbook, worksheet_rows
 
 Loc = tuple[str | int, ...]
 Problem = dict[str, Any]
@@ -158,19 +157,6 @@ class SheetDocument:
         return None if hit is None else f"{hit[0]} row {hit[1]}"
 
 
-def cell_text(value: object) -> str | None:
-    """A cell as stripped text (None when blank); whole numbers lose Excel's ".0"."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    else:
-        text = str(value)
-    return text.strip() or None
-
-
 def split_ids(text: str | None) -> list[str]:
     """Several ids in one cell, separated by commas, semicolons, 、 or spaces (half or full width)."""
     return [part for part in _SEPARATORS.split(text or "") if part]
@@ -189,11 +175,13 @@ def flag(text: str) -> bool | str:
 def read_workbook(source: str | Path | IO[bytes]) -> SheetDocument:
     """Read the directory document from an XLSX workbook; raises WorkbookError naming the sheet and column."""
     try:
-        workbook = openpyxl.load_workbook(source, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise WorkbookError(f"not a readable XLSX workbook ({exc})") from exc
+        workbook = open_workbook(source)
+    except SheetError as exc:
+        raise WorkbookError(str(exc)) from exc
     try:
         tables = {spec.key: _read_table(_sheet(workbook, spec), spec) for spec in SHEETS}
+    except SheetError as exc:
+        raise WorkbookError(str(exc)) from exc
     finally:
         workbook.close()
     return _Builder(tables).build()
@@ -214,10 +202,7 @@ def _read_table(ws: Any, spec: SheetSpec) -> Table:
     title = str(ws.title).strip()
     slots: list[tuple[str, str] | None] | None = None  # per column: ("field", name), ("role", header), ("skip", "")
     rows: list[Row] = []
-    for number, cells in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
-        texts = [cell_text(cell) for cell in cells]
-        if all(text is None for text in texts):
-            continue
+    for number, texts in worksheet_rows(ws):
         if slots is None:
             slots = _header(title, spec, texts)
             continue

@@ -36,17 +36,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import openpyxl
 import yaml
-from openpyxl.utils.exceptions import InvalidFileException
 
-from routing.directory.spreadsheet import cell_text
+from routing.sheets import SheetError, open_workbook, table_rows, worksheet_rows
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -151,28 +148,32 @@ def _item(
 
 
 def rows_from_table(
-    table: Sequence[Sequence[str | None]], buildings: Mapping[str, str] | None = None
+    table: Iterable[tuple[int, Sequence[str | None]]], buildings: Mapping[str, str] | None = None
 ) -> list[RegistryRow]:
-    """Rows of cell texts (blank: None), the header first, as numbered items."""
+    """Numbered non-blank rows of cell texts (blank: None), the header first, as items numbered from the
+    first row below the header."""
     names = buildings or {}
     known_ids = set(names.values())
     columns: dict[str, int] | None = None
+    header = 0
     rows: list[RegistryRow] = []
-    number = 0
-    for cells in table:
-        blank = all(c is None for c in cells)
+    for number, cells in table:
         if columns is None:
-            if not blank:
-                columns = _header(cells)
+            columns, header = _header(cells), number
             continue
-        number += 1
-        if not blank:
-            rows.append(RegistryRow(number, _item(columns, cells, names, known_ids)))
+        rows.append(RegistryRow(number - header, _item(columns, cells, names, known_ids)))
     if columns is None:
         raise RegistryError(
             "the file is empty: its first row must be the header (统一社会信用代码, 企业名称, 楼宇编号, …)"
         )
     return rows
+
+
+def _limited(rows: Iterable[Sequence[object]], where: str) -> list[tuple[int, list[str | None]]]:
+    try:
+        return list(table_rows(rows, where=where))
+    except SheetError as exc:
+        raise RegistryError(str(exc)) from exc
 
 
 def decode_csv(data: bytes) -> str:
@@ -197,22 +198,22 @@ def read_csv(data: bytes, buildings: Mapping[str, str] | None = None) -> list[Re
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise RegistryError(f"not a readable CSV file: {exc}") from exc
-    table = [[(cell.strip() or None) for cell in record] for record in records]
-    return rows_from_table(table, buildings)
+    return rows_from_table(_limited(records, "the CSV file"), buildings)
 
 
 def read_xlsx(source: bytes | str | Path | IO[bytes], buildings: Mapping[str, str] | None = None) -> list[RegistryRow]:
-    """The first sheet of a workbook; whole numbers lose Excel's ".0" (phones, ids)."""
-    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    """The first sheet of a workbook, read row by row within the limits of `routing.sheets`."""
     try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise RegistryError(f"not a readable XLSX workbook ({exc})") from exc
+        workbook = open_workbook(source)
+    except SheetError as exc:
+        raise RegistryError(str(exc)) from exc
     try:
         if not workbook.worksheets:
             raise RegistryError("the workbook has no sheet")
-        sheet = workbook.worksheets[0]
-        table = [[cell_text(value) for value in cells] for cells in sheet.iter_rows(values_only=True)]
+        try:
+            table = list(worksheet_rows(workbook.worksheets[0]))
+        except SheetError as exc:
+            raise RegistryError(str(exc)) from exc
     finally:
         workbook.close()
     return rows_from_table(table, buildings)

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from louzhang.directory import Directory
-from routing.directory.spreadsheet import SheetDocument, WorkbookError, cell_text, flag, read_workbook, split_ids
+from routing.directory.spreadsheet import SheetDocument, WorkbookError, flag, read_workbook, split_ids
 from routing.directory.validation import problems
+from routing.sheets import cell_text
 from tests.support.workbook import Rows, directory_sheets, write_workbook
 
 SLA = ["PT30M", "PT24H"]

@@ -59,12 +59,12 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _TooLarge
+                    raise _TooLarge(limit)
             return message
 
         try:
             await self.app(scope, limited, send)
-        except _TooLarge:
+        except _TooLarge:  # raised where no exception handler saw it (before any route)
             await _too_large(scope, receive, send, limit)
 
 
@@ -95,8 +95,12 @@ class Measure:
             REQUESTS.labels(scope["method"], path, str(status)).observe(time.perf_counter() - started)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """Raised by `receive` once a streamed (chunked) body passes the limit. An HTTPException, so that
+    FastAPI's body parsing passes it on as it is rather than turning it into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:

@@ -3,6 +3,7 @@ the demo directory loaded, a crashed service or MongoDB restarted, nothing left 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,13 +17,29 @@ import pytest
 from tests.support.servers import SERVICES, Vhost, eventually, free_port
 
 
+def read_proc(path: str) -> str | None:
+    """A /proc file's text, or None when its process or thread is gone. Read it, never check first:
+    a thread can exit between an `exists()` and the read."""
+    try:
+        return Path(path).read_bytes().decode(errors="replace")
+    except OSError:  # FileNotFoundError, or ProcessLookupError (ESRCH) for a process being reaped
+        return None
+
+
+def tasks(pid: int) -> list[str]:
+    try:
+        return [entry.name for entry in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return []
+
+
 def descendants(pid: int) -> set[int]:
     found: set[int] = set()
     stack = [pid]
     while stack:
         current = stack.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            children = (task / "children").read_text().split() if (task / "children").exists() else []
+        for tid in tasks(current):
+            children = (read_proc(f"/proc/{current}/task/{tid}/children") or "").split()
             for child in map(int, children):
                 if child not in found:
                     found.add(child)
@@ -31,17 +48,19 @@ def descendants(pid: int) -> set[int]:
 
 
 def command_of(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
+    return (read_proc(f"/proc/{pid}/cmdline") or "").replace("\0", " ")
 
 
 def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
+    stat = read_proc(f"/proc/{pid}/stat")
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    return stat is not None and stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def kill(pid: int) -> None:
+    """SIGKILL, for a process that may have exited since it was found."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 class Run:
@@ -87,7 +106,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
         if started.process.poll() is None:
             started.process.kill()
             for pid in descendants(started.process.pid):
-                os.kill(pid, signal.SIGKILL)
+                kill(pid)
         vhost.delete()
 
 
@@ -103,7 +122,7 @@ def test_make_run_starts_everything_restarts_what_dies_and_stops_cleanly(run: Ru
     for needle in ("serve intake", "bin/mongod"):
         pid = run.child(needle)
         assert pid is not None, needle
-        os.kill(pid, signal.SIGKILL)
+        kill(pid)
         eventually(lambda n=needle, p=pid: run.child(n) not in (None, p), timeout=30, what=f"{needle} restarted")
     eventually(run.ready, timeout=90, every=0.5, what="ready again")
 

@@ -27,7 +27,7 @@ def expected(action: str, staff: str, building: str) -> int:
     if action in ("read_issue", "read_order", "summary"):
         if staff in SCOPE[building] or (action == "read_order" and staff in NOTIFIED[building]):
             return 200
-        return 404 if action == "read_issue" else 403
+        return 403 if action == "summary" else 404  # an issue or order outside scope: as if unknown
     if action == "acknowledge":
         return 200 if staff in NOTIFIED[building] | HEADS_IN_SCOPE[building] else 403
     if action == "reject":

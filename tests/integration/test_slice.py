@@ -3,6 +3,8 @@ directory -> issue -> dispatch -> inbox -> report."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,6 +97,19 @@ def test_unknown_building_and_service_are_422_and_nothing_is_stored_or_published
 def test_oversized_body_is_413(api: Api) -> None:
     r = api.post("intake", "/v1/issues", json={**ISSUE, "description": "长" * 600_000})
     assert r.status_code == 413
+
+
+def test_oversized_chunked_body_is_413_too(api: Api) -> None:
+    """A body streamed without Content-Length passes the limit while FastAPI reads it: still 413, not 400."""
+    body = json.dumps({**ISSUE, "description": "长" * 600_000}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    r = api.post("intake", "/v1/issues", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert "larger than" in r.json()["detail"]
 
 
 def test_missing_or_forged_token_is_401_on_every_service(api: Api) -> None:

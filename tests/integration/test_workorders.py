@@ -145,7 +145,7 @@ def test_state_machine_and_scope_refusals_in_the_contract_order(api: Api) -> Non
     assert officer.post("routing", "/v1/workorders/nope/acknowledge", json={}).status_code == 404
     assert outsider.post("routing", f"{path}/acknowledge", json={}).status_code == 403
     assert outsider.post("routing", f"{path}/progress", json={"bad": 1}).status_code == 403  # 403 before 422
-    assert outsider.get("routing", path).status_code == 403
+    assert outsider.get("routing", path).status_code == 404  # as for an unknown id: existence is not theirs
     assert officer.post("routing", f"{path}/progress", json={}).status_code == 422  # note missing
     assert officer.post("routing", f"{path}/progress", json={"note": "处理中"}).status_code == 409  # not acknowledged
     assert officer.post("routing", f"{path}/transfer", json={"reason": "无目标"}).status_code == 422

@@ -146,8 +146,10 @@ class Stack:
         self.processes.clear()
 
     def log(self, name: str) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        try:  # read, not check-then-read: the folder may be going away
+            return (self.logs / f"{name}.log").read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
 
     def database(self) -> Any:
         client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url, tz_aware=True)

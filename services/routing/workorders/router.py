@@ -53,7 +53,8 @@ async def get_workorder(issue_id: str, who: Reader, routing: Runtime) -> dict[st
     except NotFound as exc:
         raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
     if not routing.workorders.visible(who, order, index):
-        raise HTTPException(403, "this work order is outside your buildings")
+        # As for an unknown id: a 403 would tell that the issue exists.
+        raise HTTPException(404, f"no work order for issue {issue_id!r}")
     return to_read(order, index.staff_name)
 
 

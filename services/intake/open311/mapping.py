@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from intake.issues.models import IssueCreate
 from louzhang.directory import DirectoryIndex, Service
 from louzhang.events import Reporter
-from louzhang.times import parse_instant
+from louzhang.times import EARLIEST, LATEST, OutOfRange, parse_instant
 
 Doc = dict[str, Any]
 
@@ -357,6 +357,9 @@ def _listed(values: Iterable[str]) -> list[str]:
 def _instant(name: str, value: str, errors: list[str]) -> datetime | None:
     try:
         return parse_instant(value)
+    except OutOfRange:
+        errors.append(f"{name}: out of range")
+        return None
     except ValueError:
         errors.append(
             f"{name} {value!r} is not a W3C date-time with a time zone (e.g. 2026-11-20T10:00:00+08:00 or ...Z)"
@@ -412,6 +415,12 @@ def parse_query(params: Mapping[str, list[str]], now: datetime) -> RequestQuery:
 ID_SLACK = timedelta(seconds=5)
 
 
+def _object_id(instant: datetime) -> ObjectId:
+    """The smallest ObjectId of `instant`, the bounds clamped to what an ObjectId holds (the
+    dates are within louzhang.times' range; the slack and the 90-day defaults may step past it)."""
+    return ObjectId.from_datetime(min(max(instant, EARLIEST), LATEST))
+
+
 def query_filter(query: RequestQuery) -> Doc:
     if query.ids is not None:
         oids = []
@@ -424,10 +433,10 @@ def query_filter(query: RequestQuery) -> Doc:
     ids: Doc = {}
     created: Doc = {}
     if query.start is not None:
-        ids["$gte"] = ObjectId.from_datetime(query.start - ID_SLACK)
+        ids["$gte"] = _object_id(query.start - ID_SLACK)
         created["$gte"] = query.start
     if query.end is not None:
-        ids["$lt"] = ObjectId.from_datetime(query.end + timedelta(seconds=1))
+        ids["$lt"] = _object_id(query.end + timedelta(seconds=1))
         created["$lte"] = query.end
     out: Doc = {}
     if ids:

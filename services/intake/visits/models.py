@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from intake.issues.models import Description, ExternalId, MediaUrls, ShortText, Title
 from louzhang.events import Reporter, VisitKind, VisitRecorded
+from louzhang.times import in_range
 
 # RFC 3339: a full date-time with seconds and an offset (`Z` or `+08:00`).
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
@@ -24,7 +25,7 @@ def rfc3339(value: Any) -> datetime:
     text = value.upper().replace(" ", "T")
     # Python takes at most microseconds: cut longer fractions.
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
-    return datetime.fromisoformat(text)
+    return in_range(datetime.fromisoformat(text))
 
 
 Instant = Annotated[datetime, BeforeValidator(rfc3339)]

@@ -1,17 +1,22 @@
-"""Requests per minute per token (429 with Retry-After), counted in each process.
+"""Requests per minute per caller (429 with Retry-After), counted in each process.
 
-The count is kept in memory: with several replicas of a service behind a load
-balancer, a token may make up to the limit on each of them.
+A caller is the principal its token verifies as (`staff:S001`), however the header is spelled
+(`bearer`, `BEARER`, extra spaces) and whichever of its tokens it uses; a request without a valid
+token (none, forged, expired) counts against its client address, so bad tokens are throttled too.
+The count is kept in memory: with several replicas of a service behind a load balancer, a caller
+may make up to the limit on each of them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
+from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from louzhang.auth import InvalidToken
 
 UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
 
@@ -25,11 +30,18 @@ class RateLimit:
         self._swept = 0.0
 
     @staticmethod
-    def caller(scope: Scope) -> str:
-        """A token's hash (never the token itself), or the client address without one."""
+    def caller(scope: Scope, tokens: Any) -> str:
+        """The verified principal (`kind:subject`), or the client address without a valid token."""
         for name, value in scope["headers"]:
             if name == b"authorization":
-                return hashlib.sha256(value).hexdigest()[:32]
+                scheme, _, token = value.decode("latin-1").strip().partition(" ")
+                if scheme.lower() == "bearer" and token.strip() and tokens is not None:
+                    try:
+                        who = tokens.verify(token.strip())
+                    except InvalidToken:
+                        break
+                    return f"{who.kind}:{who.subject}"
+                break
         client = scope.get("client")
         return f"addr:{client[0] if client else '?'}"
 
@@ -50,12 +62,14 @@ class RateLimit:
         if scope["type"] != "http" or not self.per_minute or scope["path"] in UNLIMITED_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.take(self.caller(scope), self.clock())  # type: ignore[operator]
+        app = scope.get("app")
+        tokens = getattr(app.state, "tokens", None) if app is not None else None
+        wait = self.take(self.caller(scope, tokens), self.clock())  # type: ignore[operator]
         if wait is None:
             await self.app(scope, receive, send)
             return
         response = JSONResponse(
-            {"detail": f"more than {self.per_minute} requests a minute with this token; try again later"},
+            {"detail": f"more than {self.per_minute} requests a minute from this caller; try again later"},
             status_code=429,
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )

@@ -1,4 +1,4 @@
-"""Every /v1 operation refuses a missing or forged token; rate limits per token."""
+"""Every /v1 operation refuses a missing or forged token; rate limits per caller."""
 
 from __future__ import annotations
 
@@ -50,8 +50,23 @@ def test_rate_limit_per_token_answers_429_with_retry_after(api: Api) -> None:
         assert "requests a minute" in refused.json()["detail"]
         assert httpx.get(f"{url}/v1/issues", headers=other).status_code == 200
         assert httpx.get(f"{url}/healthz").status_code == 200
+        # Another spelling of the same header, or another token of the same caller, is no fresh budget.
+        token = api.stack.admin_token
+        for header in (f"bearer {token}", f"BEARER {token}", f"Bearer  {token}"):
+            assert httpx.get(f"{url}/v1/issues", headers={"Authorization": header}).status_code == 429, header
     finally:
         api.stack.kill("intake-limited")
+
+
+def test_rate_limit_throttles_invalid_tokens_by_address(api: Api) -> None:
+    url = api.stack.start_replica("intake", "intake-limited-2", env={"LOUZHANG_RATE_LIMIT_PER_MIN": "3"})
+    try:
+        codes = [
+            httpx.get(f"{url}/v1/issues", headers={"Authorization": f"Bearer forged-{i}"}).status_code for i in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+    finally:
+        api.stack.kill("intake-limited-2")
 
 
 def test_secrets_and_tokens_never_reach_the_logs(api: Api, endpoints: Any) -> None:

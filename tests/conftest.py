@@ -24,6 +24,8 @@ TEST_ENV = {
     "LOUZHANG_NOTIFY_LEASE_S": "3",
     # The suite polls hard; the rate limit has a test of its own.
     "LOUZHANG_RATE_LIMIT_PER_MIN": "0",
+    # The workbench's sign-in requests come from one address here; the limit has a test of its own.
+    "LOUZHANG_SIGNIN_PER_MIN": "10000",
     # The KPI gauges on reporting's /metrics refresh every second.
     "LOUZHANG_KPI_REFRESH_S": "1",
 }

@@ -211,6 +211,17 @@ class TokenRevoked(_Data):
     revoked: list[RevokedToken]
 
 
+class SigninLink(_Data):
+    """A staff member asked for a sign-in link to the workbench: notify mails it to their own address.
+    Published straight to the bus, never through an outbox: the link is kept nowhere."""
+
+    staff_id: str
+    name: str
+    email: str
+    url: str
+    expires_at: datetime
+
+
 WORK_ORDER_EVENTS = (
     "issue.assigned",
     "issue.escalated",
@@ -236,6 +247,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "directory.contacts.updated": DirectoryContactsUpdated,
     "token.seen": TokenSeen,
     "token.revoked": TokenRevoked,
+    "signin.link": SigninLink,
 }
 
 

@@ -43,6 +43,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("reporting", "notifications", ("notification.sent", "notification.failed")),
     Queue("reporting", "visits", ("enterprise.updated", "visit.recorded")),
     Queue("routing", "tokens", ("token.seen",)),
+    Queue("notify", "signin", ("signin.link",)),
     *(Queue(service, "revocations", ("token.revoked",)) for service in ("intake", "routing", "notify", "reporting")),
 )
 
@@ -57,7 +58,7 @@ PUBLISHES: dict[str, tuple[str, ...]] = {
         "token.revoked",
     ),
     "notify": ("notification.sent", "notification.failed", "token.seen"),
-    "reporting": ("token.seen",),
+    "reporting": ("token.seen", "signin.link"),
 }
 
 

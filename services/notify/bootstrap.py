@@ -8,9 +8,10 @@ from fastapi import Request
 
 from louzhang import topology
 from louzhang.bus import BatchHandler, Handler
-from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, WorkOrderChanged
+from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, SigninLink, WorkOrderChanged
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
+from notify import signin
 from notify.deliveries.contacts import Contacts
 from notify.deliveries.service import Deliveries
 from notify.inbox.hub import InboxHub
@@ -43,7 +44,11 @@ class Notify(Runtime):
         return [
             (topology.queue("notify", "directory"), self.on_directory),
             (topology.queue("notify", "workorders"), self.on_work_order),
+            (topology.queue("notify", "signin"), self.on_signin),
         ]
+
+    async def on_signin(self, event: Event, data: SigninLink) -> None:
+        await signin.send(self.deliveries.email, event, data)
 
     async def on_directory(self, event: Event, data: DirectoryUpdated | DirectoryContactsUpdated) -> None:
         if isinstance(data, DirectoryUpdated):

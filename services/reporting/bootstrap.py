@@ -18,12 +18,15 @@ from louzhang.events import (
     VisitRecorded,
     WorkOrderChanged,
 )
+from louzhang.ratelimit import Budget
 from louzhang.replica import DirectoryReplica
 from louzhang.runtime import Runtime
 from reporting import metrics
 from reporting.queries import Reports
 from reporting.readmodel import ReadModel
 from reporting.settings import ReportingSettings
+from reporting.workbench.sessions import Sessions
+from reporting.workbench.upstream import Upstream
 
 
 class Reporting(Runtime):
@@ -35,9 +38,16 @@ class Reporting(Runtime):
         self.directory = DirectoryReplica(self.store)
         self.readmodel = ReadModel(self.store)
         self.reports = Reports(self.readmodel)
+        self.sessions = Sessions(
+            self.store, link_ttl=settings.signin_link_ttl, idle=settings.session_idle, longest=settings.session_max
+        )
+        self.upstream = Upstream(self.tokens, {s: settings.service_url(s) for s in ("intake", "routing", "notify")})
+        self.signin_budget = Budget(settings.signin_per_min, self.store.col("signin_windows"))
 
     async def setup(self) -> None:
         await self.readmodel.ensure_indexes()
+        await self.sessions.ensure_indexes()
+        await self.signin_budget.ensure_indexes()
         await self.directory.refresh()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
@@ -66,6 +76,11 @@ class Reporting(Runtime):
     async def on_started(self) -> None:
         self.spawn(self.directory.follow(), "reporting-directory")
         self.spawn(metrics.follow(self.reports, self.directory, self.settings.kpi_refresh_s), "reporting-kpis")
+        self.spawn(self.signin_budget.run(), "reporting-signin-limit")
+
+    async def stop(self) -> None:
+        await self.upstream.close()
+        await super().stop()
 
     def holds_directory(self) -> bool:
         return self.directory.held

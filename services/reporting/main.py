@@ -12,10 +12,12 @@ def create_app() -> FastAPI:
     from reporting.dashboard.page import router as dashboard_router
     from reporting.exports import router as exports_router
     from reporting.router import router as reports_router
+    from reporting.workbench.pages import api as workbench_api
+    from reporting.workbench.pages import router as workbench_router
 
     return create_service_app(
         Reporting(ReportingSettings()),
         title="Louzhang reporting",
         description="KPIs, breakdowns, exports and the dashboard, from events.",
-        routers=[reports_router, exports_router, agenda_router, dashboard_router],
+        routers=[reports_router, exports_router, agenda_router, dashboard_router, workbench_api, workbench_router],
     )

@@ -18,7 +18,8 @@ def receivers_allow() -> str:
 def small_directory() -> dict[str, Any]:
     hooks = ENDPOINTS["url"]
     staff: list[dict[str, Any]] = [
-        {"id": f"S{i:02}", "name": f"测试人员{i:02}", "phone": f"138000000{i:02}"} for i in range(1, 13)
+        {"id": f"S{i:02}", "name": f"测试人员{i:02}", "phone": f"138000000{i:02}", "email": f"s{i:02}@example.org"}
+        for i in range(1, 13)
     ]
     staff[0]["channels"] = [{"type": "webhook", "url": f"{hooks}/hook/S01", "secret": "hush"}]
     # The urgent services' officer hears on every channel; the head of B1's webhook always fails.

@@ -97,6 +97,8 @@ class Stack:
                 "LOUZHANG_ADMIN_TOKEN": self.admin_token,
                 "LOUZHANG_JWT_SECRET": self.jwt_secret,
                 "LOUZHANG_DEMO": "0",
+                # The workbench's pages (and the links in every message) are reporting's.
+                "LOUZHANG_PUBLIC_URL": f"http://127.0.0.1:{self.ports['reporting']}",
                 **{f"LOUZHANG_{name.upper()}_PORT": str(port) for name, port in self.ports.items()},
                 **self.extra_env,
             }

@@ -1,0 +1,334 @@
+"""The workbench's pages (kept out of the OpenAPI document): sign-in, my work, an issue and its
+actions. Thin: sessions live in `sessions`, words and tabs in `views`, every read and action goes
+through the services' APIs with the signed-in person's rights (`upstream`)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from louzhang.auth import Admin
+from louzhang.events import SigninLink, new_event
+from reporting.bootstrap import Reporting, runtime
+from reporting.workbench import views
+from reporting.workbench.sessions import Session, safe_next
+
+HERE = Path(__file__).resolve().parent
+COOKIE = "louzhang_session"
+POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": POLICY,
+}
+ASSETS = {"workbench.css": "text/css; charset=utf-8"}
+templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+templates.globals.update(status_label=views.STATUS, step_label=views.STEPS, local=views.local)
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/v1/staff", tags=["workbench"])
+Runtime = Annotated[Reporting, Depends(runtime)]
+
+
+def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**context), status_code=status, headers=HEADERS)
+
+
+def message(title: str, text: str, status: int, **context: Any) -> HTMLResponse:
+    return page("message.html", status, title=title, text=text, **context)
+
+
+async def signed_in(request: Request, reporting: Reporting) -> Session | None:
+    """The request's live session; a person the directory no longer holds is signed out for good."""
+    session_id = request.cookies.get(COOKIE)
+    if not session_id:
+        return None
+    session = await reporting.sessions.current(session_id)
+    if session is None:
+        return None
+    index = reporting.directory.index
+    if index is None or session.staff_id not in index.staff:
+        await reporting.sessions.end_all(session.staff_id)
+        return None
+    return session
+
+
+def to_signin(path: str) -> RedirectResponse:
+    return RedirectResponse(f"/signin?next={quote(path, safe='/')}", status_code=303, headers=HEADERS)
+
+
+def csrf_ok(request: Request, session: Session, field: str | None) -> bool:
+    given = field or request.headers.get("x-csrf-token") or ""
+    return hmac.compare_digest(given.encode(), session.csrf.encode())
+
+
+def who_is(reporting: Reporting, who: str) -> tuple[str, str, str] | None:
+    """(staff id, name, email) of the person a staff id, phone or email names, if they have an email."""
+    index = reporting.directory.index
+    if index is None:
+        return None
+    text = who.strip()
+    digits = "".join(c for c in text if c.isdigit())
+    for member in index.directory.staff:
+        phone = "".join(c for c in (member.phone or "") if c.isdigit())
+        if (
+            member.id == text
+            or (member.email and member.email.casefold() == text.casefold())
+            or (len(digits) >= 7 and phone.endswith(digits[-11:]) and len(phone) >= 7)
+        ):
+            return (member.id, member.name, member.email) if member.email else None
+    return None
+
+
+# ---- sign-in --------------------------------------------------------------------------------
+
+
+@router.get("/signin")
+async def signin_form(reporting: Runtime, next: str | None = None) -> HTMLResponse:
+    return page("signin.html", next=safe_next(next))
+
+
+@router.post("/signin")
+async def signin_request(
+    request: Request,
+    reporting: Runtime,
+    tasks: BackgroundTasks,
+    who: Annotated[str, Form(max_length=254)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/my",
+) -> HTMLResponse:
+    address = request.client.host if request.client else "?"
+    budget = reporting.signin_budget
+    if (
+        budget.take(f"signin-addr:{address}") is not None
+        or budget.take(f"signin-who:{who.strip().casefold()}") is not None
+    ):
+        return message("请求太频繁", "登录链接申请太频繁，请一分钟后再试。", 429, retry=True)
+    found = who_is(reporting, who)
+    if found is not None:  # sent after the answer, which is the same either way
+        tasks.add_task(send_link, reporting, *found, next)
+    return page("sent.html", minutes=int(reporting.settings.signin_link_ttl.total_seconds() // 60))
+
+
+async def send_link(reporting: Reporting, staff_id: str, name: str, email: str, next_path: str) -> None:
+    token, expires = await reporting.sessions.new_link(staff_id, next_path)
+    url = f"{reporting.settings.public_url.rstrip('/')}/signin/{token}"
+    data = SigninLink(staff_id=staff_id, name=name, email=email, url=url, expires_at=expires)
+    await reporting.bus.publish(new_event("signin.link", source="reporting", subject=staff_id, data=data))
+
+
+@router.get("/signin/{token}")
+async def signin_redeem(token: str, reporting: Runtime) -> Response:
+    redeemed = await reporting.sessions.redeem(token)
+    if redeemed is None:
+        return message("链接已失效", "这个登录链接已使用、已过期或无效。请重新申请登录链接。", 410, again=True)
+    session_id, _, next_path = redeemed
+    response = RedirectResponse(next_path, status_code=303, headers=HEADERS)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        max_age=int(reporting.settings.session_max.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=reporting.settings.public_url.startswith("https:"),
+        path="/",
+    )
+    return response
+
+
+@router.get("/signout")
+async def signout_form(request: Request, reporting: Runtime) -> Response:
+    session = await signed_in(request, reporting)
+    if session is None:
+        return RedirectResponse("/signin", status_code=303, headers=HEADERS)
+    return page("signout.html", session=session, me=name_of(reporting, session.staff_id))
+
+
+@router.post("/signout")
+async def signout(
+    request: Request, reporting: Runtime, csrf: Annotated[str | None, Form(max_length=100)] = None
+) -> Response:
+    session = await signed_in(request, reporting)
+    if session is not None:
+        if not csrf_ok(request, session, csrf):
+            return message("请求无效", "页面已过期，请刷新后重试。", 403)
+        await reporting.sessions.end(request.cookies[COOKIE])
+    response = RedirectResponse("/signin", status_code=303, headers=HEADERS)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@api.delete("/{staff_id}/sessions", status_code=204, summary="End every workbench session of a person")
+async def revoke_sessions(staff_id: str, _: Admin, reporting: Runtime) -> Response:
+    await reporting.sessions.end_all(staff_id)
+    reporting.upstream.forget(staff_id)
+    return Response(status_code=204)
+
+
+# ---- my work and the issue page -----------------------------------------------------------
+
+
+def name_of(reporting: Reporting, staff_id: str) -> str:
+    index = reporting.directory.index
+    return index.staff_name(staff_id) if index else staff_id
+
+
+def describe(reporting: Reporting, order: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A work order with the names and deadlines a page shows."""
+    index = reporting.directory.index
+    building = index.buildings.get(order["building_id"]) if index else None
+    node = index.nodes.get(order["grid_node"]) if index else None
+    service = index.services.get(order["service_code"]) if index else None
+    ack_left, ack_late = views.left(order.get("acknowledge_due"), now)
+    res_left, res_late = views.left(order.get("resolve_due"), now)
+    return {
+        **order,
+        "building_name": building.name if building else order["building_id"],
+        "node_name": node.name if node else order["grid_node"],
+        "service_name": service.name if service else order["service_code"],
+        "ack_left": ack_left if order["status"] == "assigned" else "",
+        "ack_late": ack_late and order["status"] == "assigned",
+        "res_left": res_left if order["status"] in ("assigned", "acknowledged", "in_progress") else "",
+        "res_late": res_late and order["status"] in ("assigned", "acknowledged", "in_progress"),
+        "late": views.late(order),
+    }
+
+
+@router.get("/my")
+async def my_work(request: Request, reporting: Runtime, tab: str | None = None) -> Response:
+    session = await signed_in(request, reporting)
+    if session is None:
+        return to_signin("/my" + (f"?tab={quote(tab)}" if tab else ""))
+    me = session.staff_id
+    mine = await reporting.upstream.call(
+        me, "GET", "routing", "/v1/workorders", params={"assignee": "me", "limit": 500}
+    )
+    orders = mine.json()["items"] if mine.status_code == 200 else []
+    index = reporting.directory.index
+    is_head = bool(index and any(me in n.heads for n in index.nodes.values()))
+    if is_head:  # a head also sees what their grid subtree holds
+        scoped = await reporting.upstream.call(me, "GET", "routing", "/v1/workorders", params={"limit": 500})
+        seen = {o["issue_id"] for o in orders}
+        orders += [
+            o for o in (scoped.json()["items"] if scoped.status_code == 200 else []) if o["issue_id"] not in seen
+        ]
+    now = datetime.now(UTC)
+    current = views.tab(tab)
+    counts = {t.key: sum(1 for o in orders if views.in_tab(o, t)) for t in views.TABS}
+    shown = [describe(reporting, o, now) for o in orders if views.in_tab(o, current)]
+    return page(
+        "my.html",
+        session=session,
+        me=name_of(reporting, me),
+        tabs=views.TABS,
+        current=current,
+        counts=counts,
+        orders=shown,
+        is_head=is_head,
+    )
+
+
+async def issue_view(reporting: Reporting, session: Session, issue_id: str) -> dict[str, Any] | None:
+    me = session.staff_id
+    order = await reporting.upstream.call(me, "GET", "routing", f"/v1/workorders/{quote(issue_id, safe='')}")
+    if order.status_code != 200:
+        return None
+    issue = await reporting.upstream.call(me, "GET", "intake", f"/v1/issues/{quote(issue_id, safe='')}")
+    now = datetime.now(UTC)
+    return {
+        "order": describe(reporting, order.json(), now),
+        "issue": issue.json() if issue.status_code == 200 else None,
+        "actions": views.actions(order.json()["status"]),
+        "names": {s: name_of(reporting, s) for s in {e["actor"] for e in order.json()["timeline"]}},
+    }
+
+
+def not_found(session: Session | None) -> HTMLResponse:
+    return message("未找到", views.NOT_FOUND, 404, session=session)
+
+
+@router.get("/issues/{issue_id}")
+async def issue_page(request: Request, issue_id: str, reporting: Runtime, done: str | None = None) -> Response:
+    session = await signed_in(request, reporting)
+    if session is None:
+        return to_signin(f"/issues/{issue_id}")
+    view = await issue_view(reporting, session, issue_id)
+    if view is None:
+        return not_found(session)
+    done_label = views.ACTIONS.get(done or "", ("", set()))[0]
+    return page("issue.html", session=session, me=name_of(reporting, session.staff_id), done=done_label, **view)
+
+
+BODY_FIELDS = {
+    "acknowledge": (),
+    "progress": ("note",),
+    "resolve": ("note",),
+    "transfer": ("building_id", "service_code", "staff_id", "reason"),
+    "reject": ("reason", "duplicate_of"),
+}
+
+
+@router.post("/issues/{issue_id}/{action}")
+async def issue_action(request: Request, issue_id: str, action: str, reporting: Runtime) -> Response:
+    session = await signed_in(request, reporting)
+    if session is None:
+        return to_signin(f"/issues/{issue_id}")
+    form = await request.form()
+    csrf = form.get("csrf")
+    if not csrf_ok(request, session, csrf if isinstance(csrf, str) else None):
+        return message("请求无效", "页面已过期或请求来源不明，请刷新页面后重试。", 403, session=session)
+    if action not in BODY_FIELDS:
+        return not_found(session)
+    body = {}
+    for name in BODY_FIELDS[action]:
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            body[name] = value.strip()
+    r = await reporting.upstream.call(
+        session.staff_id, "POST", "routing", f"/v1/workorders/{quote(issue_id, safe='')}/{action}", json=body
+    )
+    if r.status_code == 200:
+        return RedirectResponse(f"/issues/{quote(issue_id, safe='')}?done={action}", status_code=303, headers=HEADERS)
+    view = await issue_view(reporting, session, issue_id)
+    if view is None:
+        return not_found(session)
+    try:
+        detail: Any = r.json()
+    except ValueError:
+        detail = None
+    return page(
+        "issue.html",
+        r.status_code,
+        session=session,
+        me=name_of(reporting, session.staff_id),
+        error=views.refusal(r.status_code, detail),
+        failed=action,
+        **view,
+    )
+
+
+@router.get("/workbench/assets/{name}")
+async def asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        return message("未找到", "没有这个文件。", 404)
+    return FileResponse(HERE / "assets" / name, media_type=media_type, headers={"Cache-Control": "no-cache"})

@@ -22,40 +22,16 @@ import pytest
 
 from tests.conftest import TEST_ENV
 from tests.support.api import Api
-from tests.support.directory import receivers_allow, small_directory
-from tests.support.servers import Mongod, Stack, Vhost, eventually
+from tests.support.calendar import banner_years, far_stack, submit_far
+from tests.support.servers import Mongod, eventually
 
 SH = ZoneInfo("Asia/Shanghai")
-FAR = {
-    "code": "far",
-    "name": "长期跟踪事项",
-    "role": "enterprise_service",
-    "sla": {"acknowledge": "PT4H", "resolve": "P2000D", "calendar": "working"},
-}
 
 
 @pytest.fixture(scope="module")
 def own(mongod: Mongod) -> Iterator[Api]:
-    vhost = Vhost()
-    vhost.create()
-    stack = Stack(
-        mongo_url=mongod.url, amqp_url=vhost.url, extra_env={**TEST_ENV, "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()}
-    )
-    try:
-        stack.start("intake", "routing", "reporting")
-        api = Api(stack)
-        directory = small_directory()
-        directory["services"].append(FAR)
-        assert api.put("routing", "/v1/directory", json=directory).status_code == 200
-        for name in ("intake", "routing", "reporting"):
-            eventually(
-                lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=f"{name} ready"
-            )
+    with far_stack(mongod, TEST_ENV) as api:
         yield api
-    finally:
-        stack.stop()
-        stack.drop()
-        vhost.delete()
 
 
 def readyz(api: Api) -> tuple[int, dict[str, Any]]:
@@ -76,12 +52,6 @@ def data_until(api: Api) -> float:
     return float(found.group(1))
 
 
-def banner_years(api: Api) -> list[int]:
-    r = api.get("reporting", "/v1/reports/calendar")
-    assert r.status_code == 200, r.text
-    return list(r.json()["fallback_years"])
-
-
 def test_a_deadline_in_a_year_without_data_shows_on_readyz_metrics_and_the_dashboard(own: Api) -> None:
     api = own
     status, body = readyz(api)
@@ -90,16 +60,8 @@ def test_a_deadline_in_a_year_without_data_shows_on_readyz_metrics_and_the_dashb
     assert banner_years(api) == []
     assert 2026 <= data_until(api) < datetime.now(SH).year + 8
 
-    r = api.post(
-        "intake", "/v1/issues", json={"building_id": "B1", "service_code": "far", "title": "长期", "description": "d"}
-    )
-    assert r.status_code == 201, r.text
-    issue_id = r.json()["id"]
-    order = eventually(
-        lambda: (w := api.get("routing", f"/v1/workorders/{issue_id}")).status_code == 200 and w.json(),
-        timeout=30,
-        what="the work order dispatched",
-    )
+    order = submit_far(api)
+    issue_id = order["issue_id"]
     year = datetime.fromisoformat(order["resolve_due"]).astimezone(SH).year
     assert year > data_until(api)  # the deadline lies in a year without data
 

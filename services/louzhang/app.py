@@ -164,8 +164,9 @@ def create_app(
     async def readyz() -> JSONResponse:
         checks = await runtime.ready()
         ok = all(checks.values())
+        # Notes (e.g. routing's "calendar": "fallback: 2027 weekdays only") are shown, never failed on.
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks},
+            {"status": "ready" if ok else "not ready", "checks": {**checks, **await runtime.notes(ok)}},
             status_code=200 if ok else 503,
             headers={} if ok else {"Retry-After": "5"},
         )

@@ -106,6 +106,9 @@ class WorkOrderChanged(_Data):
     resolve_due: datetime | None = None
     overdue: bool = False
     reopened: int = 0
+    # Years without official holiday data that the working-time deadlines were counted through
+    # (Monday to Friday stood in for the official arrangement); empty on natural time.
+    calendar_fallback: list[int] = []
     recipients: list[str] = []
     # Where the submitting system wants status changes, and who it is (its signing secret).
     callback_url: str | None = None

@@ -126,6 +126,11 @@ class Runtime:
             "directory": self.holds_directory(),
         }
 
+    async def notes(self, ready: bool) -> dict[str, str]:
+        """Checks that /readyz reports without ever making the service unready (routing's calendar);
+        `ready` says whether the others passed (when not, a note should not wait on the database)."""
+        return {}
+
     def spawn(self, loop: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background loop for the life of the service."""
         self._tasks.append(asyncio.create_task(loop, name=name))

@@ -61,6 +61,10 @@ def fold_work_order(doc: Doc, name: str, change: WorkOrderChanged) -> Doc:
             resolve_due=change.resolve_due,
             overdue=change.overdue,
         )
+        if change.calendar_fallback:
+            new["calendar_fallback"] = sorted(change.calendar_fallback)
+        else:
+            new.pop("calendar_fallback", None)
     if name == "issue.assigned":
         new["first_ack_due"] = _earliest(new.get("first_ack_due"), change.acknowledge_due)
     elif name == "issue.acknowledged":

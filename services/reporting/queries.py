@@ -280,6 +280,12 @@ class Reports:
         query = {**self._issue_query(f, [(f.start, f.end)]), "status": {"$nin": OPEN_NOT}}
         return await self.model.issues.find(query).sort("submitted_at", 1).limit(limit).to_list()
 
+    async def calendar_fallback(self) -> list[int]:
+        """The years without official calendar data that open issues' deadlines were counted through
+        (routing's `calendar_fallback`), for the dashboard's banner; the whole district, whoever asks."""
+        query = {"calendar_fallback": {"$exists": True}, "status": {"$nin": OPEN_NOT}}
+        return sorted(int(y) for y in await self.model.issues.distinct("calendar_fallback", query))
+
     async def by_building(self, f: Filter) -> tuple[dict[str, C.Counters], dict[str, Doc]]:
         """Counters and visit coverage per building, for trees of figures."""
         return await asyncio.gather(self.grouped(f, "building_id", _building), self.coverage(f, _building))

@@ -90,6 +90,9 @@ class ReadModel:
     async def ensure_indexes(self) -> None:
         await self.issues.create_index([("submitted_at", ASCENDING)])
         await self.issues.create_index([("building_id", ASCENDING), ("submitted_at", ASCENDING)])
+        await self.issues.create_index(
+            [("calendar_fallback", ASCENDING)], partialFilterExpression={"calendar_fallback": {"$exists": True}}
+        )
         await self.cells.create_index(
             [("grain", ASCENDING), ("service_code", ASCENDING), ("period", ASCENDING), ("building_id", ASCENDING)]
         )

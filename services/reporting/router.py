@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from louzhang.directory import GridNode
 from reporting import counters as C
 from reporting.bootstrap import Reporting, runtime
-from reporting.filters import ReportScope, Scope
+from reporting.filters import Reader, ReportScope, Scope
 from reporting.kpis import score
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -17,6 +17,14 @@ Runtime = Annotated[Reporting, Depends(runtime)]
 @router.get("/summary", summary="The KPIs of issues submitted in [from, to) within the filter")
 async def get_summary(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
     return await reporting.reports.summary(scope.filter)
+
+
+@router.get(
+    "/calendar",
+    summary="Years without official holiday data that open issues' working-time deadlines were counted through",
+)
+async def get_calendar(who: Reader, reporting: Runtime) -> dict[str, Any]:
+    return {"fallback_years": await reporting.reports.calendar_fallback()}
 
 
 def node_groups(scope: Scope) -> dict[str, set[str]]:

@@ -16,6 +16,7 @@ from routing.directory.service import DirectoryVersions, demo_directory
 from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings
 from routing.sla.calendar import WorkingCalendar
+from routing.sla.fallback import CalendarStatus
 from routing.tokens.service import TokenRegistry
 from routing.workorders.service import WorkOrders
 from routing.workorders.timers import Timers
@@ -30,9 +31,16 @@ class Routing(Runtime):
     def __init__(self, settings: RoutingSettings) -> None:
         super().__init__(settings)
         self.directory = DirectoryVersions(self.store)
-        calendar = WorkingCalendar.from_config(settings.work_hours, settings.holidays_file)
+        try:
+            calendar = WorkingCalendar.from_config(settings.work_hours, settings.holidays_file)
+        except (ValueError, OSError) as exc:
+            raise SystemExit(
+                f"{exc}: refusing to start (the working calendar: LOUZHANG_WORK_HOURS, LOUZHANG_HOLIDAYS_FILE)"
+            ) from exc
         self.timers = Timers(self.store, lease=timedelta(seconds=settings.timer_lease_s))
         self.workorders = WorkOrders(self.store, self.directory, calendar, self.timers, autoclose=settings.autoclose)
+        self.calendar = CalendarStatus(calendar, self.workorders.calendar_fallback)
+        self.calendar.refresh_gauge()
         self.enterprises = Enterprises(self.store)
         self.token_registry = TokenRegistry(self.store, self.tokens)
 
@@ -40,6 +48,9 @@ class Routing(Runtime):
         await self.workorders.ensure_indexes()
         await self.enterprises.ensure_indexes()
         await self.token_registry.ensure_indexes()
+
+    async def notes(self, ready: bool) -> dict[str, str]:
+        return {"calendar": await self.calendar.check() if ready else self.calendar.last()}
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
         return [

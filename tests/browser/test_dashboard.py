@@ -354,3 +354,48 @@ def test_dashboard_page_is_outside_the_api_schema_and_locked_to_its_origin(api: 
     assert httpx.get(f"{base}/dashboard/assets/page.py").status_code == 404
     paths = httpx.get(f"{base}/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/dashboard")]
+
+
+def test_dashboard_header_shows_a_banner_while_deadlines_fall_back_to_weekdays(
+    browser: Any, request: pytest.FixtureRequest
+) -> None:
+    """A stack of its own (tests/support/calendar.py): the banner is hidden, shows the years once an
+    open issue's working-time deadline reaches a year without official holidays, and goes again."""
+    from tests.conftest import TEST_ENV
+    from tests.support.calendar import banner_years, far_stack, submit_far
+
+    if not CHROMIUM.exists() or browser is None:
+        ready(browser, request)  # fails saying what is missing
+    with far_stack(request.getfixturevalue("mongod"), TEST_ENV) as api:
+        base = api.stack.url("reporting")
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+        page = context.new_page()
+        watch = Watch(page, base)
+        page.goto(f"{base}/dashboard#token={api.token}")
+        page.wait_for_selector("#board:not([hidden])")
+        eventually(lambda: (page.text_content("#updated") or "").startswith("更新于"), what="the first refresh")
+        banner = page.locator("#calendar-banner")
+        assert banner.is_hidden()
+
+        order = submit_far(api)
+        years = eventually(lambda: banner_years(api), timeout=30, what="reporting's fallback years")
+        page.reload()  # rather than waiting for the 15-second refresh
+        banner.wait_for(state="visible")
+        text = banner.text_content() or ""
+        assert all(str(y) in text for y in years) and "周一至周五" in text and "调休" in text
+        assert banner.locator("xpath=ancestor::header").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-calendar.png"))
+        page.click("#lang")
+        english = banner.text_content() or ""
+        assert all(str(y) in english for y in years) and "Monday to Friday" in english
+        page.click("#lang")
+
+        r = api.post("routing", f"/v1/workorders/{order['issue_id']}/reject", json={"reason": "测试结束"})
+        assert r.status_code == 200, r.text
+        eventually(lambda: banner_years(api) == [], timeout=30, what="no open issue in fallback")
+        page.reload()
+        page.wait_for_selector("#board:not([hidden])")
+        eventually(lambda: (page.text_content("#updated") or "").startswith("更新于"), what="refreshed")
+        assert banner.is_hidden()
+        watch.assert_clean()
+        context.close()

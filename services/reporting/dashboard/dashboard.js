@@ -78,6 +78,8 @@
       errDown: "服务暂时不可用，稍后自动重试。",
       errNetwork: "无法连接服务器，稍后自动重试。",
       errOther: "请求失败（{status}）：{detail}",
+      calendarFallback:
+        "工作日历缺少 {years} 年的官方节假日安排：相关的工作日时限暂按周一至周五计算，未计法定节假日和调休。请管理员补充国务院办公厅的安排（见 docs/calendar.md）。",
     },
     en: {
       title: "Louzhang dashboard",
@@ -146,6 +148,8 @@
       errDown: "The service is unavailable for now; retrying shortly.",
       errNetwork: "Cannot reach the server; retrying shortly.",
       errOther: "Request failed ({status}): {detail}",
+      calendarFallback:
+        "The working calendar has no official holiday arrangement for {years}: working-time deadlines reaching it count Monday to Friday, ignoring public holidays and make-up working days. An administrator should add the State Council's arrangement (see docs/calendar.md).",
     },
   };
 
@@ -308,6 +312,7 @@
     state.data = null;
     state.services = null;
     state.gridOptions = null;
+    renderCalendar([]);
     sessionStorage.removeItem(TOKEN_KEY);
     showSignin();
     if (reason) showMessage(reason, reason === t("signedOut") ? "info" : "error");
@@ -377,13 +382,14 @@
     }
     const signal = controller.signal;
     try {
-      const [summary, series, grid, ranking, overdue, services] = await Promise.all([
+      const [summary, series, grid, ranking, overdue, services, calendar] = await Promise.all([
         api("/v1/reports/summary", params, signal),
         api("/v1/reports/timeseries", { ...params, interval: state.interval }, signal),
         api("/v1/reports/grid", params, signal),
         api("/v1/reports/ranking", params, signal),
         api("/v1/reports/overdue", params, signal),
         state.services ? null : api("/v1/reports/breakdown", { by: "service_code" }, signal),
+        api("/v1/reports/calendar", null, signal),
       ]);
       if (controller !== state.controller) return;
       if (services) state.services = services.items.map((row) => ({ id: row.key, name: row.name, depth: 0 }));
@@ -396,6 +402,7 @@
         grid,
         ranking,
         overdue: overdue.items,
+        calendarFallback: calendar.fallback_years,
       };
       state.updatedAt = new Date();
       hideMessage();
@@ -463,9 +470,17 @@
     renderTree(data.grid);
     renderRanking(data.ranking);
     renderOverdue(data.overdue);
+    renderCalendar(data.calendarFallback);
     renderOptions($("f-grid"), state.gridOptions || []);
     renderOptions($("f-service"), state.services || []);
     $("updated").textContent = state.updatedAt ? t("updated", { time: when(state.updatedAt.toISOString(), true) }) : "";
+  }
+
+  // The calendar banner: years without official holidays that open issues' deadlines reach.
+  function renderCalendar(years) {
+    const banner = $("calendar-banner");
+    banner.hidden = !years || years.length === 0;
+    banner.textContent = banner.hidden ? "" : t("calendarFallback", { years: years.join(t("listSep")) });
   }
 
   // Tiles are made once and then only their texts change: no flicker on refresh.

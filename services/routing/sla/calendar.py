@@ -1,6 +1,7 @@
 """Working-time calendar for SLA deadlines (contract: Dispatch, escalation and SLA, "Working calendar").
 
-Pure code: nothing here does I/O except `load_holidays`, which reads `LOUZHANG_HOLIDAYS_FILE` once.
+Pure code: nothing here does I/O except `load_holidays`, which reads `LOUZHANG_HOLIDAYS_FILE` once
+(and the warning logged for a year without data).
 
 Working days
     For a year listed in the holidays file, the file decides: weekends are off except its `workdays`
@@ -8,6 +9,12 @@ Working days
     `chinesecalendar` package decides (official data 2004-2026 in 1.11.0). For a year neither has,
     Monday to Friday are working days and one warning per year is logged (logger
     `routing.sla.calendar`).
+
+Fallback years (`WorkingCalendar.reach`, `fallback_note`)
+    A working-time deadline whose count runs through a year without official data (from the first
+    to the last Asia/Shanghai year of start and deadline) is "in fallback" for those years: the work
+    order carries them (`calendar_fallback`), routing's /readyz reports them in its `calendar` check
+    (`fallback_note`) and the reporting dashboard shows a banner. Natural-time deadlines never are.
 
 Working time (`WorkingCalendar.add`)
     Time counts only within the working hours (`LOUZHANG_WORK_HOURS`, e.g. 09:00-17:00) of working
@@ -34,6 +41,7 @@ Natural time (`WorkingCalendar.deadline(..., "natural")`)
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -231,6 +239,25 @@ def load_holidays(path: str | Path) -> HolidayData:
     return HolidayData.from_mapping(data, source)
 
 
+@functools.cache
+def package_covers(year: int) -> bool:
+    """Whether the `chinesecalendar` package has official data for `year` (1.11.0: 2004-2026)."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def fallback_note(years: Iterable[int]) -> str:
+    """The `calendar` check on routing's /readyz: `ok`, or `fallback: 2027 weekdays only` naming the
+    years without official data that deadlines of open work orders were counted through."""
+    listed = sorted(set(years))
+    if not listed:
+        return "ok"
+    return f"fallback: {', '.join(map(str, listed))} weekdays only"
+
+
 # ---- the calendar -----------------------------------------------------------------------------
 
 
@@ -249,6 +276,26 @@ class WorkingCalendar:
         """From `LOUZHANG_WORK_HOURS` and `LOUZHANG_HOLIDAYS_FILE` (unset/empty: no file)."""
         holidays = load_holidays(holidays_file) if holidays_file else None
         return cls(WorkHours.parse(work_hours), holidays)
+
+    # ---- coverage ----
+
+    def covers(self, year: int) -> bool:
+        """Whether official data decides `year` (the holidays file, else the package), not the fallback."""
+        return (self.holidays is not None and self.holidays.covers(year)) or package_covers(year)
+
+    def covered_until(self, year: int) -> int:
+        """The last year of unbroken official data from `year` on; `year - 1` when `year` has none."""
+        last = year - 1
+        while last < 9999 and self.covers(last + 1):
+            last += 1
+        return last
+
+    def fallback_years(self, start: datetime, end: datetime) -> list[int]:
+        """The years without official data from `start` to `end` (Asia/Shanghai years, both included)."""
+        _require_aware(start)
+        _require_aware(end)
+        first, last = start.astimezone(self.tz).year, end.astimezone(self.tz).year
+        return [year for year in range(first, last + 1) if not self.covers(year)]
 
     # ---- working days ----
 
@@ -335,6 +382,14 @@ class WorkingCalendar:
             _require_aware(start)
             return start.astimezone(UTC) + parse_duration(duration).natural
         raise ValueError(f"calendar must be 'natural' or 'working', not {calendar!r}")
+
+    def reach(
+        self, start: datetime, duration: str, calendar: Literal["natural", "working"]
+    ) -> tuple[datetime, list[int]]:
+        """The deadline (as `deadline`) and the years without official data its count ran through,
+        where Monday to Friday stood in for the official arrangement; always none on natural time."""
+        due = self.deadline(start, duration, calendar)
+        return due, self.fallback_years(start, due) if calendar == "working" else []
 
     def _position(self, instant: datetime) -> tuple[date, int]:
         """The working day and the microseconds into its working hours at which counting starts (rule 1)."""

@@ -20,6 +20,7 @@ from louzhang.events import Event, IssueFeedback, IssueSubmitted, StaffRef, Work
 from louzhang.outage import Unavailable
 from louzhang.store import Store, utcnow
 from routing.directory.service import DirectoryVersions
+from routing.sla import fallback
 from routing.sla.calendar import WorkingCalendar
 from routing.workorders import states
 from routing.workorders.dispatch import dispatch, escalate, responsible_heads, supervisors
@@ -88,6 +89,7 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         resolve_due=order.get("resolve_due"),
         overdue=order.get("overdue", False),
         reopened=order.get("reopened", 0),
+        calendar_fallback=order.get("calendar_fallback", []),
         recipients=step.recipients,
         callback_url=order.get("callback_url"),
         submitted_by=order.get("submitted_by"),
@@ -118,7 +120,15 @@ class WorkOrders:
         await self.orders.create_index([("assignees", 1), ("_id", DESCENDING)])
         await self.orders.create_index([("building_id", 1), ("_id", DESCENDING)])
         await self.orders.create_index([("status", 1), ("_id", DESCENDING)])
+        await self.orders.create_index(
+            "calendar_fallback", partialFilterExpression={"calendar_fallback": {"$exists": True}}
+        )
         await self.timers.ensure_indexes()
+
+    async def calendar_fallback(self) -> list[int]:
+        """The years without official calendar data that open work orders' deadlines were counted through."""
+        query = {"calendar_fallback": {"$exists": True}, "status": {"$in": sorted(states.OPEN)}}
+        return sorted(int(y) for y in await self.orders.distinct("calendar_fallback", query))
 
     async def index(self) -> DirectoryIndex:
         current = await self.directory.current()
@@ -126,8 +136,14 @@ class WorkOrders:
             raise Unavailable("no directory loaded")
         return current[1]
 
-    def _deadline(self, start: datetime, duration: str, sla: dict[str, Any]) -> datetime:
-        return self.calendar.deadline(start, duration, sla.get("calendar", "natural"))
+    def _deadline(self, order: Order, start: datetime, duration: str, sla: dict[str, Any]) -> datetime:
+        """A deadline of `order`; years it was counted through without official calendar data are
+        added to the order's `calendar_fallback` (and counted on /metrics)."""
+        due, years = self.calendar.reach(start, duration, sla.get("calendar", "natural"))
+        if years:
+            order["calendar_fallback"] = sorted({*order.get("calendar_fallback", []), *years})
+            fallback.counted(years)
+        return due
 
     async def _save(
         self, session: AsyncClientSession, order: Order, step: Step, index: DirectoryIndex | None, now: datetime
@@ -189,7 +205,7 @@ class WorkOrders:
             sla=sla,
             urgent=service.urgent,
             level_since=now,
-            acknowledge_due=self._deadline(now, service.sla.acknowledge, sla),
+            acknowledge_due=self._deadline(order, now, service.sla.acknowledge, sla),
             acknowledge_overdue=False,
         )
         return plan.notify
@@ -216,7 +232,7 @@ class WorkOrders:
             "timeline": [],
         }
         recipients = self._route(order, index, building, service, None, now)
-        order["resolve_due"] = self._deadline(issue.created_at, service.sla.resolve, order["sla"])
+        order["resolve_due"] = self._deadline(order, issue.created_at, service.sla.resolve, order["sla"])
         step = Step(
             "issue.assigned",
             actor="system",
@@ -449,7 +465,7 @@ class WorkOrders:
                 return Step("issue.escalated", actor="system", note="已到最高级别，签收逾期")
             level, recipients = up
             order.update(level=level, level_since=now, notified=[*order["notified"], *recipients])
-            order["acknowledge_due"] = self._deadline(now, order["sla"]["acknowledge"], order["sla"])
+            order["acknowledge_due"] = self._deadline(order, now, order["sla"]["acknowledge"], order["sla"])
             note = f"超过签收时限，升级至第{level}级"
             return Step(
                 "issue.escalated", actor="system", note=note, recipients=recipients, arm=[self._arm_acknowledge(order)]

@@ -152,3 +152,14 @@ def test_the_day_is_shanghais() -> None:
 def test_the_mongodb_contribution_has_every_counter_and_both_histograms() -> None:
     # Compared with `contribution` value by value on the real server: tests/integration/test_reporting_edges.py.
     assert set(contribution_expressions()) == {*SCALARS, *HISTOGRAMS}
+
+
+def test_calendar_fallback_follows_the_latest_snapshot() -> None:
+    doc = apply({}, ("issue.submitted", submitted()))
+    doc = apply(doc, ("issue.assigned", change(1, "assigned", 0, calendar_fallback=[2027])))
+    assert doc["calendar_fallback"] == [2027]
+    stale = apply(doc, ("issue.assigned", change(1, "assigned", 0)))  # a redelivery changes nothing
+    assert stale == doc
+    later = apply(doc, ("issue.transferred", change(2, "assigned", 5)))  # re-routed without a fallback
+    assert "calendar_fallback" not in later
+    assert contribution(later) == contribution(doc)  # not a counter

@@ -34,7 +34,8 @@ def test_v1_date_out_of_range_is_422_at_the_query_parameter(
 @pytest.mark.parametrize("value", EDGES)
 @pytest.mark.parametrize("name", ["start_date", "end_date"])
 def test_open311_date_out_of_range_is_its_400(api: Api, name: str, value: str) -> None:
-    r = httpx.get(f"{api.stack.url('intake')}/open311/v2/requests.json", params={name: value})
+    params = {name: value, "api_key": api.stack.admin_token}
+    r = httpx.get(f"{api.stack.url('intake')}/open311/v2/requests.json", params=params)
     assert r.status_code == 400, r.text
     assert r.json() == [{"code": 400, "description": f"{name}: out of range"}]
 

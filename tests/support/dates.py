@@ -115,15 +115,22 @@ _OFFSETS = ("Z", "+08:00", "-14:00", "+14:00", "+23:59", "-00:00", "")
 
 
 def instants() -> st.SearchStrategy[str]:
-    """The edge values, dates and date-times of any year 1 to 9999 with any offset, leap seconds."""
+    """The edge values; date-times that are taken; dates and date-times of any year 1 to 9999
+    with any offset (or none); leap seconds."""
     any_datetime = st.builds(
         lambda moment, offset: moment.isoformat() + offset,
         st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
         st.sampled_from(_OFFSETS),
     )
     leap_second = st.builds(lambda day: f"{day.isoformat()}T23:59:60Z", st.dates())
+    taken = st.builds(
+        lambda moment, offset: moment.isoformat() + offset,
+        st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30)),
+        st.sampled_from(("Z", "+08:00", "-14:00", "+14:00")),
+    )
     return st.one_of(
         st.sampled_from(EDGES),
+        taken,
         st.dates(min_value=date(1, 1, 1)).map(date.isoformat),
         any_datetime,
         leap_second,

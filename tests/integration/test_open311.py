@@ -307,8 +307,8 @@ def test_by_default_reads_of_requests_need_a_key_and_show_own_requests(api: Api,
             assert errors(r, fmt) == [{"code": 403, "description": "api_key is required"}]
             r = httpx.get(f"{base}/{path}.{fmt}", params={"api_key": "bad"})
             assert r.status_code == 403 and errors(r, fmt)[0]["description"].startswith("invalid api_key")
-        # The catalogue stays public, key or none.
-        for path in ("services", "services/talent"):
+        # The catalogue and the discovery document stay public, key or none.
+        for path in ("services", "services/talent", "discovery"):
             assert httpx.get(f"{base}/{path}.{fmt}").status_code == 200
             assert httpx.get(f"{base}/{path}.{fmt}", params={"api_key": "bad"}).status_code == 200
 

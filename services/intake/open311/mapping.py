@@ -125,6 +125,32 @@ def service_definition(service: Service, index: DirectoryIndex) -> Doc:
     }
 
 
+# ---- discovery --------------------------------------------------------------------
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When this endpoint last changed in a way a client may care about (the spec's `changeset`).
+CHANGESET = "2026-12-04T00:00:00Z"
+KEY_SERVICE = "api_key: a system token, issued by the administrator (POST /v1/tokens on routing)"
+
+
+def discovery(url: str) -> Doc:
+    """GeoReport's service discovery document for the one endpoint at `url`."""
+    return {
+        "changeset": CHANGESET,
+        "contact": None,
+        "key_service": KEY_SERVICE,
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+
+
 # ---- service requests -------------------------------------------------------------
 
 

@@ -117,6 +117,16 @@ def _request_entry(intake: Intake, doc: dict[str, Any], full: bool) -> dict[str,
 
 
 @router.get(
+    "/discovery.{fmt}",
+    summary="GeoReport: the service discovery document (this endpoint, its formats, how to get a key)",
+)
+async def discovery(fmt: str, request: Request) -> Response:
+    f = _fmt(fmt)  # public, like the service list
+    url = str(request.base_url).rstrip("/") + router.prefix
+    return _reply(f, "discovery", mapping.discovery(url))
+
+
+@router.get(
     "/services.{fmt}",
     summary="GeoReport: the service list (the directory's services)",
     openapi_extra=_documents(JURISDICTION),

@@ -77,8 +77,21 @@ async def test_unknown_format_service_and_path_are_404_error_arrays(client: http
     r = await client.get("/open311/v2/services/nope.xml")
     assert r.status_code == 404
     assert xmltodict.parse(r.content)["errors"]["error"] == {"code": "404", "description": "no service 'nope'"}
-    r = await client.get("/open311/v2/discovery.xml")
+    r = await client.get("/open311/v2/nothing.xml")
     assert r.status_code == 404 and xmltodict.parse(r.content)["errors"]["error"]["code"] == "404"
+
+
+async def test_the_discovery_document_is_public_in_both_formats(client: httpx.AsyncClient) -> None:
+    r = await client.get("/open311/v2/discovery.json")
+    assert r.status_code == 200, r.text
+    [endpoint] = r.json()["endpoints"]
+    assert endpoint["url"] == "http://intake/open311/v2" and endpoint["type"] == "production"
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    r = await client.get("/open311/v2/discovery.xml")
+    assert r.headers["content-type"].startswith("text/xml")
+    found = xmltodict.parse(r.content)["discovery"]["endpoints"]["endpoint"]
+    assert found["formats"]["format"] == ["text/xml", "application/json"]
+    assert found["url"] == "http://intake/open311/v2"
 
 
 async def test_post_creates_through_issues_submit(

@@ -128,7 +128,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.tokens = runtime.tokens
     app.add_middleware(BodyLimit, larger=body_limits)
-    app.add_middleware(RateLimit, per_minute=runtime.settings.rate_limit_per_min)
+    app.add_middleware(RateLimit, budget=runtime.budget)
 
     app.add_middleware(Measure)
 

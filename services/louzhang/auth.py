@@ -36,17 +36,67 @@ class InvalidToken(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A signed token and what it says of itself."""
+
+    token: str
+    jti: str
+    kind: Literal["staff", "system"]
+    subject: str
+    issued_at: datetime | None
+    expires_at: datetime | None
+
+
+# Sightings kept before the oldest are forgotten (and, seen again, reported again).
+SIGHTINGS_REMEMBERED = 100_000
+
+
 class Tokens:
+    """Issues and verifies tokens. `revoked` (the jtis routing has revoked) is kept current by
+    `louzhang.revocations`; each signed token verified for the first time in this process is
+    queued in `unreported` so that routing can list it, however old it is."""
+
     def __init__(self, admin_token: str, jwt_secret: str) -> None:
         self._admin = admin_token.encode()
         self._secret = jwt_secret
+        self.revoked: frozenset[str] = frozenset()
+        self.unreported: dict[str, Issued] = {}
+        self._reported: dict[str, None] = {}
+
+    def mint(self, kind: Literal["staff", "system"], subject: str, ttl: timedelta | None = None) -> Issued:
+        """A new token; staff tokens always expire (`ttl`, else a week), system tokens only given a `ttl`."""
+        now = datetime.now(UTC).replace(microsecond=0)
+        if kind == "staff" and ttl is None:
+            ttl = timedelta(days=7)
+        jti = uuid.uuid4().hex
+        claims: dict[str, object] = {"sub": subject, "kind": kind, "jti": jti, "iat": now, "iss": ISSUER}
+        expires_at = now + ttl if ttl is not None else None
+        if expires_at is not None:
+            claims["exp"] = expires_at
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        self._reported[jti] = None  # recorded by routing as it issues it
+        return Issued(token, jti, kind, subject, now, expires_at)
 
     def issue(self, kind: Literal["staff", "system"], subject: str, ttl: timedelta | None = None) -> str:
-        now = datetime.now(UTC)
-        claims: dict[str, object] = {"sub": subject, "kind": kind, "jti": uuid.uuid4().hex, "iat": now, "iss": ISSUER}
-        if kind == "staff":
-            claims["exp"] = now + (ttl if ttl is not None else timedelta(days=7))
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return self.mint(kind, subject, ttl).token
+
+    def reported(self, jtis: list[str]) -> None:
+        """Routing has been told of these sightings."""
+        for jti in jtis:
+            self.unreported.pop(jti, None)
+            self._reported[jti] = None
+        while len(self._reported) > SIGHTINGS_REMEMBERED:
+            del self._reported[next(iter(self._reported))]
+
+    def _sighted(self, claims: dict[str, object]) -> None:
+        jti = str(claims["jti"])
+        if jti in self._reported or jti in self.unreported or len(self.unreported) >= SIGHTINGS_REMEMBERED:
+            return
+        kind: Literal["staff", "system"] = "staff" if claims["kind"] == "staff" else "system"
+        self.unreported[jti] = Issued(
+            "", jti, kind, str(claims["sub"]), _time(claims.get("iat")), _time(claims.get("exp"))
+        )
 
     def verify(self, token: str) -> Principal:
         if hmac.compare_digest(token.encode(), self._admin):
@@ -62,6 +112,9 @@ class Tokens:
         kind = claims.get("kind")
         if kind not in ("staff", "system") or (kind == "staff" and "exp" not in claims):
             raise InvalidToken("invalid token")
+        if str(claims["jti"]) in self.revoked:
+            raise InvalidToken("token revoked")
+        self._sighted(claims)
         return Principal(kind, str(claims["sub"]))
 
     def issue_ticket(self, staff_id: str, ttl: timedelta = timedelta(minutes=1)) -> str:
@@ -87,6 +140,10 @@ class Tokens:
     def signing_secret(self, client: str) -> str:
         """The secret that signs a system client's callbacks, derived so that any service can compute it."""
         return hmac.new(self._secret.encode(), f"callback:{client}".encode(), hashlib.sha256).hexdigest()
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
 
 
 def generate_secret() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -62,28 +62,89 @@ def run(root: Annotated[Path, typer.Option(help="where data/ is kept")] = Path("
     main(root.resolve())
 
 
+def admin_token(data: Path = Path("data")) -> str:
+    """The admin token, from LOUZHANG_ADMIN_TOKEN or else `make run`'s data/secrets.env: the CLI needs
+    no other secret (routing signs tokens)."""
+    import os
+
+    token = os.environ.get("LOUZHANG_ADMIN_TOKEN", "").strip()
+    path = data / "secrets.env"
+    if not token and path.is_file():
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "LOUZHANG_ADMIN_TOKEN":
+                token = value.strip()
+    if not token:
+        typer.echo(f"LOUZHANG_ADMIN_TOKEN is not set and {path} holds none", err=True)
+        raise typer.Exit(2)
+    return token
+
+
+def _routing(method: str, url: str, **kwargs: Any) -> Any:
+    """Call routing as the admin; exit 1 with its answer when it refuses, 2 when it cannot be reached."""
+    import httpx
+
+    try:
+        r = httpx.request(method, url, headers={"Authorization": f"Bearer {admin_token()}"}, timeout=30, **kwargs)
+    except httpx.TransportError as exc:
+        typer.echo(f"cannot reach routing at {url}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if r.status_code >= 400:
+        typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
+        raise typer.Exit(1)
+    return r.json() if r.content else None
+
+
 @token_app.command("create")
 def token_create(
     kind: Annotated[str, typer.Option(help="staff or system")],
     subject: Annotated[str, typer.Option(help="a staff id, or a client's name")],
-    routing_url: Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL")] = "http://127.0.0.1:8002",
+    expires_in: Annotated[str | None, typer.Option(help="ISO 8601 duration, e.g. P90D")] = None,
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
 ) -> None:
-    """Ask routing for a token (needs LOUZHANG_ADMIN_TOKEN)."""
-    import httpx
+    """Ask routing for a token (needs only the admin token). Piped, prints the token alone (and, for a
+    system, its callback signing secret on a second line)."""
+    import sys
 
-    from louzhang.settings import ServiceSettings
-
-    admin, _ = ServiceSettings().require_secrets()
-    r = httpx.post(
-        f"{routing_url}/v1/tokens",
-        json={"kind": kind, "subject": subject},
-        headers={"Authorization": f"Bearer {admin}"},
-    )
-    if r.status_code != 201:
-        typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
-        raise typer.Exit(1)
-    for key, value in r.json().items():
+    body: dict[str, str] = {"kind": kind, "subject": subject}
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    issued = _routing("POST", f"{routing_url.rstrip('/')}/v1/tokens", json=body)
+    if not sys.stdout.isatty():
+        typer.echo(issued["token"])
+        if issued.get("signing_secret"):
+            typer.echo(issued["signing_secret"])
+        return
+    for key, value in issued.items():
         typer.echo(f"{key}: {value}")
+
+
+@token_app.command("list")
+def token_list(
+    subject: Annotated[str | None, typer.Option(help="a staff id, or a client's name")] = None,
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
+) -> None:
+    """Live tokens (not revoked, not expired), newest first: jti, kind, subject, issued, expires."""
+    params: dict[str, str] = {"limit": "500"} | ({"subject": subject} if subject else {})
+    while True:
+        found = _routing("GET", f"{routing_url.rstrip('/')}/v1/tokens", params=params)
+        for t in found["items"]:
+            typer.echo(
+                f"{t['jti']}\t{t['kind']}\t{t['subject']}\t{t['issued_at'] or '-'}\t{t['expires_at'] or 'never'}"
+            )
+        if not found["next_cursor"]:
+            return
+        params["cursor"] = found["next_cursor"]
+
+
+@token_app.command("revoke")
+def token_revoke(
+    jti: Annotated[str, typer.Argument(help="the token's id (`louzhang token list`)")],
+    routing_url: RoutingUrl = "http://127.0.0.1:8002",
+) -> None:
+    """Revoke a token: every service refuses it within seconds."""
+    _routing("DELETE", f"{routing_url.rstrip('/')}/v1/tokens/{jti}")
+    typer.echo(f"revoked {jti}", err=True)
 
 
 @directory_app.command("import")
@@ -96,7 +157,6 @@ def directory_import(
     with where it is; nothing is sent while there is one."""
     import httpx
 
-    from louzhang.settings import ServiceSettings
     from routing.directory.importer import check, load, report, summary
     from routing.directory.service import counts
 
@@ -115,7 +175,7 @@ def directory_import(
     if dry_run:
         typer.echo(f"{file}: no problems ({summary(counts(doc))}); dry run, nothing sent")
         return
-    admin, _ = ServiceSettings().require_secrets()
+    admin = admin_token()
     url = f"{routing_url.rstrip('/')}/v1/directory"
     try:
         r = httpx.put(url, json=doc.model_dump(mode="json"), headers={"Authorization": f"Bearer {admin}"}, timeout=60)
@@ -152,12 +212,11 @@ def directory_export(
     """Write the current directory as YAML (channel secrets shown as ***; needs LOUZHANG_ADMIN_TOKEN)."""
     import httpx
 
-    from louzhang.settings import ServiceSettings
     from routing.directory.importer import export_yaml
 
     if file.suffix.lower() not in (".yaml", ".yml"):
         raise typer.BadParameter("the directory is exported as YAML: name a .yaml or .yml file", param_hint="FILE")
-    admin, _ = ServiceSettings().require_secrets()
+    admin = admin_token()
     try:
         r = httpx.get(f"{routing_url.rstrip('/')}/v1/directory", headers={"Authorization": f"Bearer {admin}"})
     except httpx.TransportError as exc:
@@ -191,11 +250,10 @@ def enterprises_import(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from louzhang.settings import ServiceSettings
     from routing.enterprises.importer import Combined, batches, split_duplicates
     from routing.enterprises.registry import RegistryError, building_names, read_file
 
-    admin, _ = ServiceSettings().require_secrets()
+    admin = admin_token()
     base = routing_url.rstrip("/")
     headers = {"Authorization": f"Bearer {admin}"}
     try:

@@ -181,6 +181,36 @@ class DirectoryContactsUpdated(_Data):
     staff: list[Staff]
 
 
+TokenKind = Literal["staff", "system"]
+
+
+class TokenSeen(_Data):
+    """A signed token a service verified, for routing's list of tokens (issued before tokens were
+    recorded, it is recorded on first sight)."""
+
+    jti: str = Field(min_length=1, max_length=64)
+    kind: TokenKind
+    subject: str
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class RevokedToken(BaseModel):
+    jti: str
+    expires_at: datetime | None = None
+
+
+class TokenRevoked(_Data):
+    """One token revoked, with every revoked token not yet expired: the snapshot each service keeps
+    (`version` grows with each revocation; an older snapshot changes nothing)."""
+
+    version: int = Field(ge=1)
+    jti: str
+    kind: TokenKind
+    subject: str
+    revoked: list[RevokedToken]
+
+
 WORK_ORDER_EVENTS = (
     "issue.assigned",
     "issue.escalated",
@@ -204,6 +234,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "notification.failed": NotificationOutcome,
     "directory.updated": DirectoryUpdated,
     "directory.contacts.updated": DirectoryContactsUpdated,
+    "token.seen": TokenSeen,
+    "token.revoked": TokenRevoked,
 }
 
 

@@ -15,6 +15,8 @@ from louzhang import topology, urls
 from louzhang.auth import Tokens
 from louzhang.bus import BatchHandler, Bus, Handler
 from louzhang.outage import is_outage
+from louzhang.ratelimit import Budget
+from louzhang.revocations import Revocations, report_sightings
 from louzhang.settings import ServiceSettings
 from louzhang.store import OutboxRelay, Store
 
@@ -40,6 +42,8 @@ class Runtime:
         self.outbound = outbound_guard(settings)
         self.tokens = Tokens(admin_token, jwt_secret)
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
+        self.revocations = Revocations(self.store, self.tokens)
+        self.budget = Budget(settings.rate_limit_per_min, self.store.col("rate_windows"))
         self.bus = Bus(settings.amqp_url, prefetch=settings.prefetch)
         self.relay = OutboxRelay(self.store, self.bus)
         self.started = asyncio.Event()
@@ -70,9 +74,14 @@ class Runtime:
 
     async def _start(self) -> None:
         await self._until_done(self._connect, "connecting")
-        for queue, handler in self.consumers():
+        revoked = (topology.queue(self.name, "revocations"), self.revocations.apply)
+        for queue, handler in [*self.consumers(), revoked]:
             await self.bus.consume(queue, handler, self.batch_handlers().get(queue.queue))
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
+        self.spawn(self.revocations.follow(), f"{self.name}-revocations")
+        if self.budget.per_minute:
+            self.spawn(self.budget.run(), f"{self.name}-rate-limit")
+        self.spawn(report_sightings(self.store, self.tokens, self.name), f"{self.name}-token-sightings")
         await self._until_done(self.on_started, "starting")
         self.started.set()
         log.info("%s started", self.name)
@@ -81,6 +90,8 @@ class Runtime:
         if not await self.store.ping():
             raise ConnectionError(f"MongoDB does not answer at {self.settings.mongo_url}")
         await self.store.ensure_indexes()
+        await self.revocations.refresh()
+        await self.budget.ensure_indexes()
         await self.setup()
         if not self.bus.connected:
             await self.bus.connect()

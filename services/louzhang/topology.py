@@ -42,13 +42,22 @@ QUEUES: tuple[Queue, ...] = (
     Queue("reporting", "issues", ("issue.submitted", "issue.feedback", *WORK_ORDER_EVENTS)),
     Queue("reporting", "notifications", ("notification.sent", "notification.failed")),
     Queue("reporting", "visits", ("enterprise.updated", "visit.recorded")),
+    Queue("routing", "tokens", ("token.seen",)),
+    *(Queue(service, "revocations", ("token.revoked",)) for service in ("intake", "routing", "notify", "reporting")),
 )
 
 PUBLISHES: dict[str, tuple[str, ...]] = {
-    "intake": ("issue.submitted", "issue.feedback", "visit.recorded"),
-    "routing": (*WORK_ORDER_EVENTS, "directory.updated", "directory.contacts.updated", "enterprise.updated"),
-    "notify": ("notification.sent", "notification.failed"),
-    "reporting": (),
+    "intake": ("issue.submitted", "issue.feedback", "visit.recorded", "token.seen"),
+    "routing": (
+        *WORK_ORDER_EVENTS,
+        "directory.updated",
+        "directory.contacts.updated",
+        "enterprise.updated",
+        "token.seen",
+        "token.revoked",
+    ),
+    "notify": ("notification.sent", "notification.failed", "token.seen"),
+    "reporting": ("token.seen",),
 }
 
 

@@ -16,6 +16,7 @@ from routing.directory.service import DirectoryVersions, demo_directory
 from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings
 from routing.sla.calendar import WorkingCalendar
+from routing.tokens.service import TokenRegistry
 from routing.workorders.service import WorkOrders
 from routing.workorders.timers import Timers
 
@@ -33,13 +34,18 @@ class Routing(Runtime):
         self.timers = Timers(self.store, lease=timedelta(seconds=settings.timer_lease_s))
         self.workorders = WorkOrders(self.store, self.directory, calendar, self.timers, autoclose=settings.autoclose)
         self.enterprises = Enterprises(self.store)
+        self.token_registry = TokenRegistry(self.store, self.tokens)
 
     async def setup(self) -> None:
         await self.workorders.ensure_indexes()
         await self.enterprises.ensure_indexes()
+        await self.token_registry.ensure_indexes()
 
     def consumers(self) -> Sequence[tuple[topology.Queue, Handler]]:
-        return [(topology.queue("routing", "issues"), self.on_issue)]
+        return [
+            (topology.queue("routing", "issues"), self.on_issue),
+            (topology.queue("routing", "tokens"), self.token_registry.record),
+        ]
 
     def batch_handlers(self) -> dict[str, BatchHandler]:
         return {topology.queue("routing", "issues").queue: self.on_issues}

@@ -21,6 +21,9 @@ BUILDINGS = ("B1", "B2")
 NOTIFIED = {"B1": {"S06"}, "B2": {"S07", "S08"}}
 HEADS_IN_SCOPE = {"B1": {"S04", "S02", "S01"}, "B2": {"S07", "S08", "S03", "S01"}}
 SCOPE = {"B1": {"S01", "S02", "S04", "S05", "S06"}, "B2": {"S01", "S03", "S07", "S08"}}
+OTHER = {"B1": "B2", "B2": "B1"}
+# A transfer to a named person: a head of the building, who has it in their scope.
+HEAD = {"B1": "S04", "B2": "S07"}
 
 
 def expected(action: str, staff: str, building: str) -> int:
@@ -32,6 +35,11 @@ def expected(action: str, staff: str, building: str) -> int:
         return 200 if staff in NOTIFIED[building] | HEADS_IN_SCOPE[building] else 403
     if action == "reject":
         return 200 if staff in HEADS_IN_SCOPE[building] else 403
+    may_act = staff in NOTIFIED[building] | HEADS_IN_SCOPE[building]
+    if action == "transfer_out":  # to the other building: both ends within the caller's reach
+        return 200 if may_act and staff in SCOPE[OTHER[building]] else 403
+    if action == "transfer_to_head":  # nobody transfers to themselves
+        return 403 if not may_act else 422 if staff == HEAD[building] else 200
     raise AssertionError(action)
 
 
@@ -58,6 +66,16 @@ def test_scope_matrix(api: Api, tokens: dict[str, Api], staff: str, building: st
         "acknowledge": who.post("routing", f"/v1/workorders/{issue_id}/acknowledge", json={}).status_code,
         "reject": who.post(
             "routing", f"/v1/workorders/{new_issue(api, building)}/reject", json={"reason": "范围测试"}
+        ).status_code,
+        "transfer_out": who.post(
+            "routing",
+            f"/v1/workorders/{new_issue(api, building)}/transfer",
+            json={"building_id": OTHER[building], "reason": "范围测试"},
+        ).status_code,
+        "transfer_to_head": who.post(
+            "routing",
+            f"/v1/workorders/{new_issue(api, building)}/transfer",
+            json={"staff_id": HEAD[building], "reason": "范围测试"},
         ).status_code,
     }
     want = {action: expected(action, staff, building) for action in seen}

@@ -69,6 +69,30 @@ def test_rate_limit_throttles_invalid_tokens_by_address(api: Api) -> None:
         api.stack.kill("intake-limited-2")
 
 
+def test_the_rate_limit_is_shared_by_the_replicas_of_a_service(api: Api) -> None:
+    env = {"LOUZHANG_RATE_LIMIT_PER_MIN": "6"}
+    one = api.stack.start_replica("intake", "intake-shared-1", env=env)
+    two = api.stack.start_replica("intake", "intake-shared-2", env=env)
+    windows = api.stack.database()["intake_rate_windows"]
+    caller = {"Authorization": f"Bearer {api.token_for('system', 'shared-client')}"}
+
+    def shared_count() -> int:
+        doc = windows.find_one({"_id": "system:shared-client"})
+        return int(doc["count"]) if doc else 0
+
+    try:
+        assert [httpx.get(f"{one}/v1/issues", headers=caller).status_code for _ in range(4)] == [200] * 4
+        eventually(lambda: shared_count() == 4, timeout=5, what="the first replica shares its count")
+        assert httpx.get(f"{two}/v1/issues", headers=caller).status_code == 200
+        eventually(lambda: shared_count() == 5, timeout=5, what="the second replica adds its own")
+        # Six in all: the second replica refuses after its second request, not its sixth.
+        codes = [httpx.get(f"{two}/v1/issues", headers=caller).status_code for _ in range(3)]
+        assert codes == [200, 429, 429]
+    finally:
+        api.stack.kill("intake-shared-1")
+        api.stack.kill("intake-shared-2")
+
+
 def test_secrets_and_tokens_never_reach_the_logs(api: Api, endpoints: Any) -> None:
     staff_token = api.token_for("staff", "S05")
     # Everything that handles secrets: every channel of S05 (one of them failing), a forged and a real token.

@@ -101,7 +101,8 @@ def test_resolve_deadline_marks_overdue_and_notifies_the_grid_node_heads_once(ap
 def test_transfer_dispatches_again_with_a_fresh_clock_and_the_same_resolve_due(api: Api) -> None:
     issue_id = submit(api, "talent")
     before = order(api, issue_id)
-    r = staff(api, "S04").post(
+    # The town's head: a grid subtree holding both buildings.
+    r = staff(api, "S01").post(
         "routing", f"/v1/workorders/{issue_id}/transfer", json={"building_id": "B2", "reason": "属于二号楼"}
     )
     assert r.status_code == 200, r.text
@@ -114,15 +115,42 @@ def test_transfer_dispatches_again_with_a_fresh_clock_and_the_same_resolve_due(a
     assert after["timeline"][-1] == {
         **after["timeline"][-1],
         "type": "transferred",
-        "actor": "S04",
+        "actor": "S01",
         "note": "属于二号楼",
     }
     assert eventually(lambda: inbox_events(api, "S07", issue_id)) == ["issue.transferred"]
     eventually(lambda: api.get("intake", f"/v1/issues/{issue_id}").json()["building_id"] == "B2", what="intake")
     to_person = staff(api, "S07").post(
-        "routing", f"/v1/workorders/{issue_id}/transfer", json={"staff_id": "S06", "reason": "请企业服务员处理"}
+        "routing", f"/v1/workorders/{issue_id}/transfer", json={"staff_id": "S08", "reason": "请另一位楼长处理"}
     )
-    assert to_person.status_code == 200 and to_person.json()["assignees"] == [{"id": "S06", "name": "测试人员06"}]
+    assert to_person.status_code == 200, to_person.text
+    assert to_person.json()["assignees"] == [{"id": "S08", "name": "测试人员08"}]
+
+
+def test_transfer_stays_within_what_the_caller_and_the_named_person_may_reach(api: Api) -> None:
+    issue_id = submit(api, "talent")
+    path = f"/v1/workorders/{issue_id}/transfer"
+    first = [a["id"] for a in order(api, issue_id)["assignees"]]
+    officer, head = staff(api, first[0]), staff(api, "S04")
+    assert first == ["S06"]
+    # An officer of B1 cannot take the order to a building of another grid, nor can B1's own head.
+    for who in (officer, head):
+        r = who.post("routing", path, json={"building_id": "B2", "reason": "别的网格"})
+        assert r.status_code == 403, r.text
+    # Nobody transfers to themselves; a named person must have the building in their scope.
+    r = officer.post("routing", path, json={"staff_id": "S06", "reason": "我自己来"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "staff_id"]
+    r = head.post("routing", path, json={"staff_id": "S07", "reason": "二号楼楼长"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "staff_id"]
+    assert order(api, issue_id)["building_id"] == "B1"
+    # Within their own scope a non-head officer still transfers.
+    r = officer.post("routing", path, json={"staff_id": "S05", "reason": "请安全保障员处理"})
+    assert r.status_code == 200 and r.json()["assignees"] == [{"id": "S05", "name": "测试人员05"}]
+    # The town's head moves it to B2; whoever was notified before keeps reading it.
+    r = staff(api, "S01").post("routing", path, json={"building_id": "B2", "reason": "属于二号楼"})
+    assert r.status_code == 200, r.text
+    for member in first:
+        assert staff(api, member).get("routing", f"/v1/workorders/{issue_id}").status_code == 200, member
 
 
 def test_reject_as_duplicate(api: Api) -> None:

@@ -44,6 +44,21 @@ class Invalid(Exception):
         self.loc, self.kind = loc, kind
 
 
+def transfer_problem(index: DirectoryIndex, who: Principal, source: str, target: str, staff_id: str | None) -> None:
+    """Raise Forbidden or Invalid when `who` may not move an order from building `source` to `target`
+    (for `staff_id`). Moving it to another building needs the target within the caller's scope: for a
+    head, a grid subtree holding both ends; for an officer, their own buildings. A named person must
+    have the target in their scope, and nobody transfers to themselves."""
+    if not who.is_admin and target != source and target not in index.scope(who.subject):
+        raise Forbidden(f"building {target!r} is outside what you may reach: ask a head whose grid holds both")
+    if staff_id is None:
+        return
+    if staff_id == who.subject:
+        raise Invalid("staff_id", "you cannot transfer a work order to yourself", "self_transfer")
+    if target not in index.scope(staff_id):
+        raise Invalid("staff_id", f"building {target!r} is outside the scope of staff {staff_id!r}", "out_of_scope")
+
+
 @dataclass
 class Step:
     """One change of a work order: what to publish, and which timers to arm or clear."""
@@ -169,7 +184,8 @@ class WorkOrders:
             assignees=plan.assignees,
             chain=plan.chain,
             level=plan.level,
-            notified=plan.notify,
+            # Only grows: whoever was told of the order keeps the read access that gave them.
+            notified=[*order.get("notified", []), *(s for s in plan.notify if s not in order.get("notified", []))],
             sla=sla,
             urgent=service.urgent,
             level_since=now,
@@ -311,7 +327,7 @@ class WorkOrders:
             if order is None:
                 raise NotFound(issue_id)
             self._check_actor(who, order, index, action)
-            step = await self._validate(order, index, action, body, who.subject, session)
+            step = await self._validate(order, index, action, body, who, session)
             order["status"] = states.next_status(order["status"], action)
             now = utcnow()
             self._apply(order, index, action, body, step, now)
@@ -327,11 +343,11 @@ class WorkOrders:
         index: DirectoryIndex,
         action: states.Action,
         body: dict[str, Any],
-        actor: str,
+        who: Principal,
         session: AsyncClientSession,
     ) -> Step:
         note = body.get("note") if action in ("progress", "resolve") else body.get("reason")
-        step = Step(states.EVENTS[action], actor=actor, note=note)
+        step = Step(states.EVENTS[action], actor=who.subject, note=note)
         if action == "transfer":
             if body.get("building_id") is not None and body["building_id"] not in index.buildings:
                 raise Invalid("building_id", f"unknown building {body['building_id']!r}", "unknown_building")
@@ -343,6 +359,7 @@ class WorkOrders:
             service_code = body.get("service_code") or order["service_code"]
             if building_id not in index.buildings or service_code not in index.services:
                 raise Invalid("building_id", "the work order's building or service is no longer in the directory")
+            transfer_problem(index, who, order["building_id"], building_id, body.get("staff_id"))
         if action == "reject" and body.get("duplicate_of") is not None:
             other = body["duplicate_of"]
             if other == order["_id"]:

@@ -104,3 +104,46 @@ def test_signing_secret_is_stable_per_client_and_differs_between_clients(tokens:
     assert secret != tokens.signing_secret("wechat")
     assert secret != Tokens(ADMIN, SECRET + "x").signing_secret("hotline")
     assert len(secret) >= 32
+
+
+def test_a_revoked_jti_is_refused_and_only_that_one(tokens: Tokens) -> None:
+    revoked, kept = tokens.mint("staff", "S1"), tokens.mint("staff", "S1")
+    tokens.revoked = frozenset({revoked.jti})
+    with pytest.raises(InvalidToken, match="revoked"):
+        tokens.verify(revoked.token)
+    assert tokens.verify(kept.token) == Principal("staff", "S1")
+
+
+def test_a_system_token_may_carry_an_expiry(tokens: Tokens) -> None:
+    issued = tokens.mint("system", "hotline", ttl=timedelta(days=90))
+    assert issued.expires_at is not None and _claims(issued.token)["exp"] == int(issued.expires_at.timestamp())
+    expired = tokens.mint("system", "hotline", ttl=timedelta(seconds=-60))
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(expired.token)
+
+
+def test_tokens_minted_elsewhere_are_reported_once_when_first_verified(tokens: Tokens) -> None:
+    mine = tokens.mint("staff", "S1")  # recorded as it was issued: nothing to report
+    elsewhere = Tokens(ADMIN, SECRET).issue("system", "legacy")
+    for _ in range(3):
+        tokens.verify(mine.token)
+        tokens.verify(elsewhere)
+    [seen] = tokens.unreported.values()
+    assert (seen.kind, seen.subject, seen.expires_at) == ("system", "legacy", None) and seen.issued_at is not None
+    tokens.reported([seen.jti])
+    tokens.verify(elsewhere)
+    assert tokens.unreported == {}
+
+
+def test_still_revoked_drops_what_has_expired() -> None:
+    from datetime import UTC, datetime
+
+    from louzhang.revocations import still_revoked
+
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    snapshot: list[dict[str, object]] = [
+        {"jti": "forever", "expires_at": None},
+        {"jti": "later", "expires_at": now + timedelta(seconds=1)},
+        {"jti": "gone", "expires_at": now},
+    ]
+    assert still_revoked(snapshot, now) == {"forever", "later"}

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
 from louzhang.auth import Tokens
-from louzhang.ratelimit import RateLimit
-
-
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-    pass
+from louzhang.ratelimit import Budget, RateLimit
 
 
 def test_the_limit_holds_within_a_minute_and_resets_after() -> None:
-    limit = RateLimit(app, per_minute=3)
-    assert [limit.take("t", 0.0) for _ in range(3)] == [None, None, None]
-    assert limit.take("t", 10.0) == 50.0
-    assert limit.take("other", 10.0) is None
-    assert limit.take("t", 60.0) is None
+    budget = Budget(per_minute=3)
+    assert [budget.take("t", 0.0) for _ in range(3)] == [None, None, None]
+    assert budget.take("t", 10.0) == 50.0
+    assert budget.take("other", 10.0) is None
+    assert budget.take("t", 60.0) is None
 
 
 def test_callers_are_told_apart_by_verified_principal_or_address() -> None:
@@ -37,9 +33,9 @@ def test_callers_are_told_apart_by_verified_principal_or_address() -> None:
 
 def test_invalid_tokens_are_throttled_by_address() -> None:
     tokens = Tokens("admin-token", "secret" * 8)
-    limit = RateLimit(app, per_minute=2)
+    budget = Budget(per_minute=2)
     keys = [
         RateLimit.caller({"headers": [(b"authorization", f"Bearer bad{i}".encode())], "client": ("9.9.9.9", 1)}, tokens)
         for i in range(3)
     ]
-    assert [limit.take(k, 0.0) for k in keys] == [None, None, 60.0]
+    assert [budget.take(k, 0.0) for k in keys] == [None, None, 60.0]

@@ -1,5 +1,9 @@
 """Schemathesis fuzzes every service's OpenAPI, with valid and invalid requests, on a stack
-of its own (a fuzzed PUT may replace its directory): no request may get a server error."""
+of its own (a fuzzed PUT may replace its directory): no request may get a server error.
+
+Date parameters (found in the documents, tests/support/dates.py) are drawn from edge values:
+years 1 and 9999 with ±14:00 offsets, 2100 and later, leap seconds, malformed dates. Open311
+reads, which need an api_key by default, are fuzzed with the admin's key and without one."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from tests.support.api import Api
+from tests.support.dates import FORMAT, date_parameters, instants, with_instant_format
 from tests.support.directory import receivers_allow, small_directory
 from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
 
@@ -24,6 +29,8 @@ EXAMPLES = int(os.environ.get("LOUZHANG_FUZZ_EXAMPLES", "30"))
 # The same requests on every run (CI stays repeatable); LOUZHANG_FUZZ_RANDOM=1 explores new ones.
 DERANDOMIZE = os.environ.get("LOUZHANG_FUZZ_RANDOM") != "1"
 SKIP = ("/v1/inbox/stream",)  # a stream never ends: fuzzed by test_the_inbox_stream_under_fuzzing
+
+schemathesis.openapi.format(FORMAT, instants())
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +57,22 @@ def fuzz_stack(mongod: Mongod) -> Iterator[Stack]:
 @pytest.mark.parametrize("service", SERVICES)
 def test_no_server_errors_under_fuzzing(fuzz_stack: Stack, service: str) -> None:
     base = fuzz_stack.url(service)
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    document = httpx.get(f"{base}/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(with_instant_format(document))
+    dated: dict[tuple[str, str], set[str]] = {}
+    for parameter in date_parameters(document):
+        dated.setdefault((parameter.path, parameter.method), set()).add(parameter.name)
     headers = {"Authorization": f"Bearer {fuzz_stack.admin_token}"}
     calls = 0
+    dates_sent = 0
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.path in SKIP:
             continue
         cases = st.one_of(*(operation.as_strategy(mode) for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)))
+        keyed = operation.path.startswith("/open311/") and operation.method.upper() == "GET"
+        names = dated.get((operation.path, operation.method.upper()), set())
 
         @settings(
             max_examples=EXAMPLES,
@@ -67,10 +81,14 @@ def test_no_server_errors_under_fuzzing(fuzz_stack: Stack, service: str) -> None
             database=None,
             derandomize=DERANDOMIZE,
         )
-        @given(case=cases)
-        def run(case: schemathesis.Case) -> None:
-            nonlocal calls
+        @given(case=cases, with_key=st.booleans() if keyed else st.just(False))
+        def run(case: schemathesis.Case, with_key: bool) -> None:
+            nonlocal calls, dates_sent
             calls += 1
+            if with_key:
+                case.query = {**(case.query or {}), "api_key": fuzz_stack.admin_token}
+            if names & set(case.query or {}):  # noqa: B023
+                dates_sent += 1
             case.call_and_validate(base_url=base, headers=headers, checks=[not_a_server_error], timeout=15)
 
         try:
@@ -79,6 +97,7 @@ def test_no_server_errors_under_fuzzing(fuzz_stack: Stack, service: str) -> None
             failures.append(f"{operation.method.upper()} {operation.path}:\n{exc}")
     assert not failures, "\n\n".join(failures)
     assert calls >= EXAMPLES, f"only {calls} requests were made"
+    assert not dated or dates_sent, f"no request reached the date parameters of {sorted(dated)}"
 
 
 def test_the_inbox_stream_under_fuzzing(fuzz_stack: Stack) -> None:

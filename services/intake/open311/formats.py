@@ -2,8 +2,8 @@
 
 The JSON form is the value itself (bare arrays, as the spec shows). The XML form
 puts it under the spec's root element (`services`, `service_definition`,
-`service_requests`, `errors`), each list item in the element the spec names
-(`service`, `request`, `error`, `attribute`, `value`), booleans as `true`/`false`,
+`service_requests`, `errors`, `discovery`), each list item in the element the spec names
+(`service`, `request`, `error`, `attribute`, `value`, `endpoint`, `format`), booleans as `true`/`false`,
 and null as an empty element. Text is escaped by ElementTree.
 """
 
@@ -28,6 +28,8 @@ ITEM = {
     "errors": "error",
     "attributes": "attribute",
     "values": "value",
+    "endpoints": "endpoint",
+    "formats": "format",
 }
 
 # Characters XML 1.0 cannot carry at all, even escaped (C0 controls but tab, LF, CR; lone surrogates; U+FFFE/F).

@@ -125,6 +125,32 @@ def service_definition(service: Service, index: DirectoryIndex) -> Doc:
     }
 
 
+# ---- discovery --------------------------------------------------------------------
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When this endpoint last changed in a way a client may care about (the spec's `changeset`).
+CHANGESET = "2026-12-04T00:00:00Z"
+KEY_SERVICE = "api_key: a system token, issued by the administrator (POST /v1/tokens on routing)"
+
+
+def discovery(url: str) -> Doc:
+    """GeoReport's service discovery document for the one endpoint at `url`."""
+    return {
+        "changeset": CHANGESET,
+        "contact": None,
+        "key_service": KEY_SERVICE,
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+
+
 # ---- service requests -------------------------------------------------------------
 
 
@@ -159,6 +185,60 @@ def request_entry(doc: Doc, index: DirectoryIndex | None) -> Doc:
         "long": location.get("long"),
         "media_url": media[0] if media else None,
     }
+
+
+# Every field of a request, in the order `request_entry` gives them.
+REQUEST_FIELDS: tuple[str, ...] = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+)
+# What a read without an api_key shows under public read, unless the operator says otherwise:
+# no description (a complaint about a named firm), no notes, no location beyond the building.
+DEFAULT_PUBLIC_FIELDS: tuple[str, ...] = (
+    "service_request_id",
+    "status",
+    "service_code",
+    "service_name",
+    "address",
+    "requested_datetime",
+    "updated_datetime",
+)
+
+
+def parse_public_fields(value: str) -> tuple[str, ...]:
+    """`LOUZHANG_OPEN311_PUBLIC_FIELDS`: comma-separated request fields, blanks and repeats
+    dropped. ValueError for an unknown name or an empty list (a startup error)."""
+    names = tuple(_listed([value]))
+    unknown = [n for n in names if n not in REQUEST_FIELDS]
+    if unknown:
+        raise ValueError(
+            f"LOUZHANG_OPEN311_PUBLIC_FIELDS: unknown field {', '.join(map(repr, unknown))}; "
+            f"the fields of a request are {', '.join(REQUEST_FIELDS)}"
+        )
+    if not names:
+        raise ValueError(f"LOUZHANG_OPEN311_PUBLIC_FIELDS names no field; choose from {', '.join(REQUEST_FIELDS)}")
+    return names
+
+
+def public_entry(entry: Doc, fields: Iterable[str]) -> Doc:
+    """A request as a public read shows it: only `fields`, in the full record's order."""
+    shown = set(fields)
+    return {key: value for key, value in entry.items() if key in shown}
 
 
 def created_entry(doc: Doc) -> Doc:

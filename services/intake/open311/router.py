@@ -20,7 +20,6 @@ from intake.bootstrap import Intake, runtime
 from intake.open311 import formats, mapping, service
 from intake.open311.formats import Format
 from intake.open311.mapping import NotFound, Open311Error
-from louzhang.auth import Principal
 from louzhang.outage import is_outage
 from louzhang.store import utcnow
 
@@ -68,6 +67,32 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Ro
 Runtime = Annotated[Intake, Depends(runtime)]
 
 
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "string"}, "description": description}
+
+
+# The query parameters, for the OpenAPI document only: they are read and checked by hand (above).
+JURISDICTION = _query("jurisdiction_id", "accepted and ignored (one jurisdiction)")
+API_KEY = _query(
+    "api_key",
+    "a system token (or the admin's): needed unless LOUZHANG_OPEN311_PUBLIC_READ=1; "
+    "shows the caller's own requests in full",
+)
+REQUEST_QUERY = [
+    JURISDICTION,
+    API_KEY,
+    _query("service_request_id", "comma-separated ids, at most 1,000; overrides every other parameter"),
+    _query("service_code", "comma-separated service codes"),
+    _query("status", "open, closed, or both (comma-separated)"),
+    _query("start_date", "RFC 3339 with a zone, or a date (00:00 Asia/Shanghai); default: 90 days before end_date"),
+    _query("end_date", "RFC 3339 with a zone, or a date; at most 90 days after start_date"),
+]
+
+
+def _documents(*parameters: dict[str, Any]) -> dict[str, Any]:
+    return {"parameters": list(parameters)}
+
+
 def _fmt(fmt: str) -> Format:
     if fmt not in formats.FORMATS:
         raise NotFound(f"unknown format {fmt!r}: use .json or .xml")
@@ -79,25 +104,46 @@ def _reply(fmt: Format, root: str, value: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=media_type)
 
 
-def _reader(request: Request, intake: Intake) -> Principal | None:
-    """None (anyone) under public read; else the api_key's principal (403 without one)."""
-    if intake.settings.open311_public_read:
-        return None
-    return service.principal_of(intake.tokens, request.query_params.get("api_key"))
+def _reader(request: Request, intake: Intake) -> service.Reader:
+    """Who reads requests: the api_key's caller (403 for a bad key), or nobody under public read
+    (403 `api_key is required` without it)."""
+    settings = intake.settings
+    return service.reader_of(intake.tokens, request.query_params.get("api_key"), settings.open311_public_read)
 
 
-@router.get("/services.{fmt}", summary="GeoReport: the service list (the directory's services)")
+def _request_entry(intake: Intake, doc: dict[str, Any], full: bool) -> dict[str, Any]:
+    entry = mapping.request_entry(doc, intake.directory.index)
+    return entry if full else mapping.public_entry(entry, intake.settings.open311_public)
+
+
+@router.get(
+    "/discovery.{fmt}",
+    summary="GeoReport: the service discovery document (this endpoint, its formats, how to get a key)",
+)
+async def discovery(fmt: str, request: Request) -> Response:
+    f = _fmt(fmt)  # public, like the service list
+    url = str(request.base_url).rstrip("/") + router.prefix
+    return _reply(f, "discovery", mapping.discovery(url))
+
+
+@router.get(
+    "/services.{fmt}",
+    summary="GeoReport: the service list (the directory's services)",
+    openapi_extra=_documents(JURISDICTION),
+)
 async def service_list(fmt: str, request: Request, intake: Runtime) -> Response:
-    f = _fmt(fmt)
-    _reader(request, intake)
+    f = _fmt(fmt)  # public whatever LOUZHANG_OPEN311_PUBLIC_READ says: the catalogue is no complaint
     index = intake.directory.require()
     return _reply(f, "services", [mapping.service_entry(s) for s in index.directory.services])
 
 
-@router.get("/services/{service_code}.{fmt}", summary="GeoReport: a service definition (its building attribute)")
+@router.get(
+    "/services/{service_code}.{fmt}",
+    summary="GeoReport: a service definition (its building attribute)",
+    openapi_extra=_documents(JURISDICTION),
+)
 async def service_definition(service_code: str, fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    _reader(request, intake)
     index = intake.directory.require()
     found = index.services.get(service_code)
     if found is None:
@@ -122,35 +168,44 @@ async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
     return _reply(f, "service_requests", [mapping.created_entry(doc)], status=201)
 
 
-@router.get("/requests.{fmt}", summary="GeoReport: service requests, newest first (at most 1,000)")
+@router.get(
+    "/requests.{fmt}",
+    summary="GeoReport: service requests, newest first (at most 1,000)",
+    openapi_extra=_documents(*REQUEST_QUERY),
+)
 async def get_requests(fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    who = _reader(request, intake)
+    reader = _reader(request, intake)
     params = {key: request.query_params.getlist(key) for key in request.query_params}
     query = mapping.parse_query(params, utcnow())
-    docs = await service.find_requests(intake.issues.issues, mapping.query_filter(query), who)
-    index = intake.directory.index
-    return _reply(f, "service_requests", [mapping.request_entry(d, index) for d in docs])
+    found = await service.find_requests(intake.issues.issues, mapping.query_filter(query), reader)
+    return _reply(f, "service_requests", [_request_entry(intake, doc, full) for doc, full in found])
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="GeoReport: one service request (an array of one)")
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    summary="GeoReport: one service request (an array of one)",
+    openapi_extra=_documents(JURISDICTION, API_KEY),
+)
 async def get_request(service_request_id: str, fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    who = _reader(request, intake)
-    doc = await service.find_request(intake.issues.issues, service_request_id, who)
-    if doc is None:
+    found = await service.find_request(intake.issues.issues, service_request_id, _reader(request, intake))
+    if found is None:
         raise NotFound(f"no service request {service_request_id!r}")
-    return _reply(f, "service_requests", [mapping.request_entry(doc, intake.directory.index)])
+    return _reply(f, "service_requests", [_request_entry(intake, *found)])
 
 
-@router.get("/tokens/{token}.{fmt}", summary="GeoReport: the request of a token (here the token is the id)")
+@router.get(
+    "/tokens/{token}.{fmt}",
+    summary="GeoReport: the request of a token (here the token is the id)",
+    openapi_extra=_documents(JURISDICTION, API_KEY),
+)
 async def get_token(token: str, fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    who = _reader(request, intake)
-    doc = await service.find_request(intake.issues.issues, token, who)
-    if doc is None:
+    found = await service.find_request(intake.issues.issues, token, _reader(request, intake))
+    if found is None:
         raise NotFound(f"no service request for token {token!r}")
-    return _reply(f, "service_requests", [mapping.token_entry(doc)])
+    return _reply(f, "service_requests", [mapping.token_entry(found[0])])
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -32,21 +33,68 @@ def principal_of(tokens: Tokens, api_key: str | None, kinds: tuple[Kind, ...] | 
     return who
 
 
-def visible(who: Principal | None) -> Doc:
-    """Public read: everything; otherwise what the caller may read through /v1 (a system its own)."""
-    return {} if who is None else visible_filter(who, None)
+@dataclass(frozen=True)
+class Reader:
+    """Who reads requests. `who`: the api_key's principal, None for a read without a key.
+    `public`: public read is on, so every request is found, those `who` may not read in full
+    cut down to the public fields; off, only what `who` may read is found at all."""
+
+    who: Principal | None
+    public: bool
 
 
-async def find_requests(issues: AsyncCollection[Doc], query: Doc, who: Principal | None) -> list[Doc]:
-    """Newest first, at most 1,000. The query is led by an `_id` range (see mapping.query_filter),
-    so the `_id` index (alone, or after `submitted_by.subject` for a private reader) serves it."""
-    cursor = issues.find({"$and": [visible(who), query]}).sort("_id", DESCENDING).limit(MAX_REQUESTS)
-    return await cursor.to_list()
+def reader_of(tokens: Tokens, api_key: str | None, public_read: bool) -> Reader:
+    """A key that is given is checked (403 when bad) even where none is needed; without a key
+    only public read answers (403 `api_key is required` otherwise)."""
+    if api_key:
+        return Reader(principal_of(tokens, api_key), public_read)
+    if public_read:
+        return Reader(None, True)
+    raise Forbidden("api_key is required")
 
 
-async def find_request(issues: AsyncCollection[Doc], request_id: str, who: Principal | None) -> Doc | None:
+def visible(who: Principal) -> Doc:
+    """What the caller may read in full: what it may read through /v1 without the directory
+    (a system its own requests, a staff member what it submitted, the admin everything)."""
+    return visible_filter(who, None)
+
+
+def _found(reader: Reader) -> Doc:
+    """What a reader finds at all: everything under public read, else what it may read in full."""
+    if reader.public:
+        return {}
+    assert reader.who is not None  # reader_of gives no keyless reader without public read
+    return visible(reader.who)
+
+
+async def _in_full(issues: AsyncCollection[Doc], ids: list[Any], reader: Reader) -> set[Any]:
+    """Which of the found ids the reader may see in full."""
+    if reader.who is None:
+        return set()
+    mine = visible(reader.who)
+    if not reader.public or not mine:  # found through `mine` already, or the admin
+        return set(ids)
+    cursor = issues.find({"_id": {"$in": ids}, **mine}, {"_id": 1})
+    return {doc["_id"] async for doc in cursor}
+
+
+async def find_requests(issues: AsyncCollection[Doc], query: Doc, reader: Reader) -> list[tuple[Doc, bool]]:
+    """(request, shown in full), newest first, at most 1,000. The query is led by an `_id` range
+    (see mapping.query_filter), so the `_id` index (alone, or after `submitted_by.subject` for a
+    private reader) serves it."""
+    cursor = issues.find({"$and": [_found(reader), query]}).sort("_id", DESCENDING).limit(MAX_REQUESTS)
+    docs = await cursor.to_list()
+    full = await _in_full(issues, [d["_id"] for d in docs], reader)
+    return [(doc, doc["_id"] in full) for doc in docs]
+
+
+async def find_request(issues: AsyncCollection[Doc], request_id: str, reader: Reader) -> tuple[Doc, bool] | None:
+    """(request, shown in full), or None for an unknown id (or, without public read, another's)."""
     try:
         oid = ObjectId(request_id)
     except (InvalidId, TypeError):
         return None
-    return await issues.find_one({"_id": oid, **visible(who)})
+    doc = await issues.find_one({"_id": oid, **_found(reader)})
+    if doc is None:
+        return None
+    return doc, oid in await _in_full(issues, [oid], reader)

@@ -10,9 +10,13 @@ import pytest
 from bson import ObjectId
 
 from intake.open311.mapping import (
+    DEFAULT_PUBLIC_FIELDS,
+    REQUEST_FIELDS,
     BadRequest,
     created_entry,
+    parse_public_fields,
     parse_query,
+    public_entry,
     query_filter,
     request_entry,
     rfc3339,
@@ -100,6 +104,37 @@ def test_request_entry_has_no_personal_data(index: DirectoryIndex) -> None:
     text = repr(request_entry(issue(), index))
     for secret in ("李女士", "13900000000", "li@example.org", "某公司", "hotline", "reporter", "submitted_by"):
         assert secret not in text
+
+
+def test_request_fields_are_the_entry_keys_in_order(index: DirectoryIndex) -> None:
+    assert tuple(request_entry(issue(), index)) == REQUEST_FIELDS
+    assert set(DEFAULT_PUBLIC_FIELDS) <= set(REQUEST_FIELDS)
+
+
+def test_public_entry_shows_only_the_chosen_fields_in_the_records_order(index: DirectoryIndex) -> None:
+    full = request_entry(issue(), index)
+    public = public_entry(full, DEFAULT_PUBLIC_FIELDS)
+    assert list(public) == [
+        "service_request_id",
+        "status",
+        "service_name",
+        "service_code",
+        "requested_datetime",
+        "updated_datetime",
+        "address",
+    ]
+    assert public["address"] == full["address"] and public["status"] == "open"
+    assert "description" not in public and "status_notes" not in public and "lat" not in public
+    assert public_entry(full, ("description", "status")) == {"status": "open", "description": full["description"]}
+
+
+def test_public_fields_parse_and_refuse_unknown_names() -> None:
+    assert parse_public_fields(" status, description ,status,,") == ("status", "description")
+    assert parse_public_fields(",".join(DEFAULT_PUBLIC_FIELDS)) == DEFAULT_PUBLIC_FIELDS
+    with pytest.raises(ValueError, match="LOUZHANG_OPEN311_PUBLIC_FIELDS: unknown field 'reporter', 'phone'"):
+        parse_public_fields("status,reporter,phone")
+    with pytest.raises(ValueError, match="names no field"):
+        parse_public_fields(" , ")
 
 
 def test_request_entry_closed_rejected_and_bare(index: DirectoryIndex) -> None:

@@ -13,6 +13,7 @@ from bson import ObjectId
 from fastapi import FastAPI
 
 from intake.issues.models import IssueCreate
+from intake.open311.mapping import DEFAULT_PUBLIC_FIELDS
 from intake.open311.router import router
 from louzhang.auth import Principal, Tokens
 from louzhang.directory import DirectoryIndex
@@ -42,7 +43,7 @@ def tokens() -> Tokens:
 @pytest.fixture
 def fake(index: DirectoryIndex, tokens: Tokens) -> SimpleNamespace:
     return SimpleNamespace(
-        settings=SimpleNamespace(open311_public_read=True),
+        settings=SimpleNamespace(open311_public_read=False, open311_public=DEFAULT_PUBLIC_FIELDS),
         tokens=tokens,
         directory=SimpleNamespace(index=index, version=3, require=lambda: index),
         issues=FakeIssues(),
@@ -76,8 +77,21 @@ async def test_unknown_format_service_and_path_are_404_error_arrays(client: http
     r = await client.get("/open311/v2/services/nope.xml")
     assert r.status_code == 404
     assert xmltodict.parse(r.content)["errors"]["error"] == {"code": "404", "description": "no service 'nope'"}
-    r = await client.get("/open311/v2/discovery.xml")
+    r = await client.get("/open311/v2/nothing.xml")
     assert r.status_code == 404 and xmltodict.parse(r.content)["errors"]["error"]["code"] == "404"
+
+
+async def test_the_discovery_document_is_public_in_both_formats(client: httpx.AsyncClient) -> None:
+    r = await client.get("/open311/v2/discovery.json")
+    assert r.status_code == 200, r.text
+    [endpoint] = r.json()["endpoints"]
+    assert endpoint["url"] == "http://intake/open311/v2" and endpoint["type"] == "production"
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    r = await client.get("/open311/v2/discovery.xml")
+    assert r.headers["content-type"].startswith("text/xml")
+    found = xmltodict.parse(r.content)["discovery"]["endpoints"]["endpoint"]
+    assert found["formats"]["format"] == ["text/xml", "application/json"]
+    assert found["url"] == "http://intake/open311/v2"
 
 
 async def test_post_creates_through_issues_submit(
@@ -120,17 +134,29 @@ async def test_post_form_errors_are_400_arrays(client: httpx.AsyncClient, fake: 
 
 
 async def test_bad_query_parameters_are_400_arrays(client: httpx.AsyncClient) -> None:
-    r = await client.get("/open311/v2/requests.xml", params={"start_date": "2026-11-01T00:00:00"})
+    params = {"start_date": "2026-11-01T00:00:00", "api_key": "admin-token"}
+    r = await client.get("/open311/v2/requests.xml", params=params)
     assert r.status_code == 400
     assert "start_date" in xmltodict.parse(r.content)["errors"]["error"]["description"]
 
 
-async def test_private_read_needs_a_key(client: httpx.AsyncClient, fake: SimpleNamespace) -> None:
-    fake.settings.open311_public_read = False
-    r = await client.get("/open311/v2/services.json")
-    assert r.status_code == 403 and r.json() == [{"code": 403, "description": "api_key is required"}]
-    assert (await client.get("/open311/v2/services.json", params={"api_key": "bad"})).status_code == 403
-    assert (await client.get("/open311/v2/services.json", params={"api_key": "admin-token"})).status_code == 200
+async def test_request_reads_need_a_key_and_services_do_not(client: httpx.AsyncClient, fake: SimpleNamespace) -> None:
+    """Public read is off by default: every read of requests needs a key, checked before its
+    parameters; the service catalogue stays public (a key there is not looked at)."""
+    for path in ("requests.json", "requests/0123456789abcdef01234567.json", "tokens/x.json"):
+        r = await client.get(f"/open311/v2/{path}", params={"start_date": "nonsense"})
+        assert r.status_code == 403 and r.json() == [{"code": 403, "description": "api_key is required"}], path
+        r = await client.get(f"/open311/v2/{path}", params={"api_key": "bad"})
+        assert r.status_code == 403 and r.json()[0]["description"].startswith("invalid api_key"), path
+    for params in ({}, {"api_key": "bad"}):
+        assert (await client.get("/open311/v2/services.json", params=params)).status_code == 200
+        assert (await client.get("/open311/v2/services/talent.xml", params=params)).status_code == 200
+
+
+async def test_public_read_still_checks_a_key_that_is_given(client: httpx.AsyncClient, fake: SimpleNamespace) -> None:
+    fake.settings.open311_public_read = True
+    r = await client.get("/open311/v2/requests.xml", params={"api_key": "bad"})
+    assert r.status_code == 403 and "invalid api_key" in xmltodict.parse(r.content)["errors"]["error"]["description"]
 
 
 async def test_no_directory_is_503_in_georeport_shape(client: httpx.AsyncClient, fake: SimpleNamespace) -> None:

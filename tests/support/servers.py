@@ -112,14 +112,16 @@ class Stack:
         for name in names or SERVICES:
             self._spawn(name, name)
         for name in names or SERVICES:
-            eventually(lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, what=f"{name} up")
+            eventually(
+                lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, timeout=45, what=f"{name} up"
+            )
 
     def start_replica(self, service: str, label: str, env: dict[str, str] | None = None) -> str:
         """Another process of `service`, on a port of its own, `env` added to the stack's; returns its base URL."""
         port = free_port()
         self._spawn(service, label, {f"LOUZHANG_{service.upper()}_PORT": str(port), **(env or {})})
         url = f"http://127.0.0.1:{port}"
-        eventually(lambda: httpx.get(f"{url}/healthz").status_code == 200, what=f"{label} up")
+        eventually(lambda: httpx.get(f"{url}/healthz").status_code == 200, timeout=45, what=f"{label} up")
         return url
 
     def _spawn(self, service: str, label: str, env: dict[str, str] | None = None) -> None:

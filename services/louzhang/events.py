@@ -110,6 +110,15 @@ class WorkOrderChanged(_Data):
     # (Monday to Friday stood in for the official arrangement); empty on natural time.
     calendar_fallback: list[int] = []
     recipients: list[str] = []
+    # For the messages (notify): what a person needs to decide, and the level named by the grid.
+    description: str | None = None
+    urgent: bool = False
+    reporter: Reporter | None = None
+    level_name: str | None = None
+    # On a transfer: who held the order before (told, inbox only, that it moved on).
+    previous_assignees: list[str] = []
+    # On 督办: how late the order is, in its SLA calendar's hours (working hours on the working one).
+    overdue_hours: int | None = None
     # Where the submitting system wants status changes, and who it is (its signing secret).
     callback_url: str | None = None
     submitted_by: Submitter | None = None

@@ -66,7 +66,7 @@ def test_every_channel_gets_its_exact_shape_and_signature(api: Api, endpoints: E
     assert set(body) == {"msgtype", "text"} and body["msgtype"] == "text"
     assert body["text"]["mentioned_mobile_list"] == ["13800000005"]
     content = body["text"]["content"]
-    assert "【新工单】电梯困人" in content and "一号楼（测试园区）" in content and "第1级" in content
+    assert "【新工单】电梯困人" in content and "一号楼（测试园区）" in content and "层级：点楼长（一号楼）" in content
 
     [ding] = mentions(endpoints.at("/robot/send"), issue_id)
     assert ding.query["access_token"] == "ding-S05"
@@ -246,3 +246,61 @@ def test_sse_stream_pushes_new_notifications_and_resumes(api: Api) -> None:
 def seen_id(api: Api, token: str, issue_id: str) -> str:
     items = api.as_token(token).get("notify", "/v1/inbox").json()["items"]
     return str(next(i["id"] for i in items if i["issue_id"] == issue_id))
+
+
+def wecom_text(endpoints: Endpoints, issue_id: str, key: str, headline: str) -> list[str]:
+    """The lines of the WeCom text to robot `key` about `issue_id` under `headline`, once it came."""
+
+    def probe() -> list[str] | None:
+        for r in mentions(endpoints.at("/cgi-bin/webhook/send"), issue_id):
+            content = r.json()["text"]["content"]
+            if r.query == {"key": key} and headline in content:
+                assert len(content.encode()) < 2048
+                return str(content).splitlines()
+        return None
+
+    return eventually(probe, timeout=20, what=f"{headline} to {key}")
+
+
+def test_robot_messages_carry_what_an_officer_needs_to_decide(api: Api, endpoints: Endpoints) -> None:
+    reporter = {"name": "王经理", "phone": "13912342222"}
+    description = "三号梯困人，" * 20
+    issue_id = submit(api, reporter=reporter, description=description)
+    lines = wecom_text(endpoints, issue_id, "wecom-S05", "【新工单】")
+    assert f"描述：{description[:59]}…" in lines
+    assert "紧急：是" in lines
+    assert "报告人：王经理 139****2222" in lines  # the group reads it: masked
+    assert "层级：点楼长（一号楼）" in lines and not any(line.startswith("级别") for line in lines)
+    assert lines[-1] == f"详情：{api.stack.url('reporting')}/issues/{issue_id}"
+
+
+def test_a_transfer_tells_the_new_and_the_former_assignee(api: Api, endpoints: Endpoints) -> None:
+    body = {"building_id": "B1", "service_code": "talent", "title": "改派通知", "description": uuid.uuid4().hex}
+    issue_id = str(api.post("intake", "/v1/issues", json=body).json()["id"])
+    officer = api.as_token(api.token_for("staff", "S06"))
+
+    def inbox(staff: Api) -> list[dict[str, Any]]:
+        return [i for i in staff.get("notify", "/v1/inbox").json()["items"] if i["issue_id"] == issue_id]
+
+    [assigned] = eventually(lambda: inbox(officer), what="S06's new work order")
+    assert assigned["event"] == "issue.assigned" and not assigned["read"]
+    r = officer.post("routing", f"/v1/workorders/{issue_id}/transfer", json={"staff_id": "S05", "reason": "属安全事项"})
+    assert r.status_code == 200, r.text
+    lines = wecom_text(endpoints, issue_id, "wecom-S05", "【工单改派】")
+    assert "改派：由 测试人员06，原因：属安全事项" in lines
+    # The one it was taken from hears of it in the inbox, and the 【新工单】 no longer waits for them.
+    def told() -> list[dict[str, Any]] | None:
+        items = inbox(officer)
+        return items if len(items) == 2 else None
+
+    items = eventually(told, what="S06 told of the transfer")
+    assert {i["event"]: i["read"] for i in items} == {"issue.transferred": False, "issue.assigned": True}
+    assert not [r for r in ledger(api, issue_id=issue_id, recipient="S06") if r["channel"] != "inbox"]
+
+
+def test_a_supervision_notice_names_who_is_late_and_by_how_long(api: Api, endpoints: Endpoints) -> None:
+    body = {"building_id": "B1", "service_code": "quick", "title": "督办通知", "description": uuid.uuid4().hex}
+    issue_id = str(api.post("intake", "/v1/issues", json=body).json()["id"])
+    lines = wecom_text(endpoints, issue_id, "wecom-S02", "【工单逾期督办】")
+    [notice] = [line for line in lines if line.startswith("督办：")]
+    assert notice.startswith("督办：责任人 测试人员05，逾期 ") and notice.endswith(" 个工作小时")

@@ -33,6 +33,8 @@ def small_directory() -> dict[str, Any]:
         ],
     )
     staff[3]["channels"] = [{"type": "webhook", "url": f"{hooks}/fail/S04", "secret": "s04-secret"}]
+    # The park's head hears of 督办 on a WeCom group robot.
+    staff[1]["channels"] = [{"type": "wecom", "key": "wecom-S02"}]
     return {
         "roles": [{"code": "safety", "name": "安全保障员"}, {"code": "enterprise_service", "name": "企业服务员"}],
         "staff": staff,

@@ -34,7 +34,7 @@ class Planned:
 def plan(event: str, change: WorkOrderChanged, staff: dict[str, dict[str, Any]], email_enabled: bool) -> list[Planned]:
     """One delivery per (recipient, channel): the inbox always, then each outside channel the
     staff member has (email only when SMTP is configured and they have an address), and the
-    issue's callback on a status change."""
+    issue's callback on a status change. A transfer's former assignees get an inbox item."""
     planned: list[Planned] = []
     for staff_id in dict.fromkeys(change.recipients):
         planned.append(Planned(staff_id, "inbox"))
@@ -43,6 +43,10 @@ def plan(event: str, change: WorkOrderChanged, staff: dict[str, dict[str, Any]],
         for kind in OUTSIDE_CHANNELS:
             if kind in kinds and (kind != "email" or (email_enabled and member.get("email"))):
                 planned.append(Planned(staff_id, kind))
+    if event == "issue.transferred":  # those it was taken from hear of it, in the inbox alone
+        for staff_id in dict.fromkeys(change.previous_assignees):
+            if staff_id not in change.recipients:
+                planned.append(Planned(staff_id, "inbox"))
     if change.callback_url and event in CALLBACK_EVENTS:
         planned.append(Planned(None, "callback"))
     return planned
@@ -51,7 +55,17 @@ def plan(event: str, change: WorkOrderChanged, staff: dict[str, dict[str, Any]],
 def issue_view(change: WorkOrderChanged) -> dict[str, Any]:
     """The issue as webhooks and callbacks see it."""
     view = change.model_dump(
-        mode="json", exclude={"issue_id", "seq", "recipients", "callback_url", "submitted_by", "time", "actor"}
+        mode="json",
+        exclude={
+            "issue_id",
+            "seq",
+            "recipients",
+            "callback_url",
+            "submitted_by",
+            "time",
+            "actor",
+            "previous_assignees",
+        },
     )
     return {"id": change.issue_id, **view, "updated_at": change.model_dump(mode="json")["time"], "actor": change.actor}
 

@@ -105,10 +105,13 @@ class Deliveries:
         staff = await self.contacts.staff()
         now = utcnow()
         written: dict[str, tuple[list[Doc], list[Doc]]] = {}
+        moved: dict[str, tuple[str, list[str]]] = {}  # transfers: the issue and who held it
         for event, change in events:
             planned = plan(event.name, change, staff, email_enabled=self.email is not None)
             if planned and event.id not in written:
                 written[event.id] = self._plan_docs(event, change, planned, index, now)
+                if event.name == "issue.transferred" and change.previous_assignees:
+                    moved[event.id] = (change.issue_id, change.previous_assignees)
         if not written:
             return
 
@@ -126,6 +129,9 @@ class Deliveries:
                 await self.inbox.items.insert_many(items, session=session)
             if records:
                 await self.records.insert_many(records, session=session)
+            for event_id in fresh:
+                if event_id in moved:
+                    await self.inbox.settle_assignment(*moved[event_id], session=session)
             return len(fresh)
 
         if await self.store.transaction(work):
@@ -136,6 +142,8 @@ class Deliveries:
     ) -> tuple[list[Doc], list[Doc]]:
         """The inbox items and delivery records of one event."""
         message = compose(event.name, change, index, self.settings.public_url)
+        # Robots post to a whole group: phones masked there.
+        group = compose(event.name, change, index, self.settings.public_url, group=True)
         view = issue_view(change)
         docs: list[Doc] = []
         items: list[Doc] = []
@@ -150,7 +158,10 @@ class Deliveries:
                 "created_at": now,
                 "attempts": 0,
                 "last_error": None,
-                "message": {"title": message.title, "body": message.body},
+                "message": {
+                    "title": message.title,
+                    "body": (group if p.channel in ("wecom", "dingtalk") else message).body,
+                },
             }
             if p.channel == "inbox":
                 item = self.inbox.item(event, change, message, p.recipient or "", now)

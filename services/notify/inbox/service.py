@@ -40,6 +40,14 @@ class Inbox:
             "read": False,
         }
 
+    async def settle_assignment(self, issue_id: str, staff_ids: list[str], *, session: Any) -> None:
+        """The order went to someone else: its 【新工单】 items of these people no longer ask for them."""
+        await self.items.update_many(
+            {"issue_id": issue_id, "staff_id": {"$in": staff_ids}, "event": "issue.assigned", "read": False},
+            {"$set": {"read": True, "read_at": utcnow()}},
+            session=session,
+        )
+
     async def list(self, staff_id: str, unread: bool, limit: int, before: ObjectId | None) -> list[Doc]:
         query: Doc = {"staff_id": staff_id}
         if unread:

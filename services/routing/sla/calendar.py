@@ -374,6 +374,26 @@ class WorkingCalendar:
         local = datetime.combine(day, self.hours.start) + timedelta(microseconds=offset)
         return local.replace(tzinfo=self.tz).astimezone(UTC)
 
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """The working time between two instants (zero when `end` is not after `start`)."""
+        _require_aware(start)
+        _require_aware(end)
+        first, last = start.astimezone(self.tz), end.astimezone(self.tz)
+        total = timedelta(0)
+        for day in self.workdays(first.date(), last.date()):
+            opens = datetime.combine(day, self.hours.start, self.tz)
+            closes = datetime.combine(day, self.hours.end, self.tz)
+            overlap = min(closes, last) - max(opens, first)
+            if overlap > timedelta(0):
+                total += overlap
+        return total
+
+    def late_by(self, due: datetime, now: datetime, calendar: Literal["natural", "working"]) -> timedelta:
+        """How long past `due` it is at `now`, on the service's SLA calendar."""
+        if calendar == "working":
+            return self.working_time(due, now)
+        return max(now - due, timedelta(0))
+
     def deadline(self, start: datetime, duration: str, calendar: Literal["natural", "working"]) -> datetime:
         """`start` + `duration` on the service's SLA calendar, in UTC."""
         if calendar == "working":

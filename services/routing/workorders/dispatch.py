@@ -30,6 +30,35 @@ def escalation_chain(index: DirectoryIndex, building: Building, first: list[str]
     return chain
 
 
+def level_name(index: DirectoryIndex, building: Building, chain: list[list[str]], level: int) -> str:
+    """A chain level named by the grid, as people say it: the officer's role, 点楼长 (the building's
+    heads), 分楼长 (a grid node's heads) or 总楼长 (the root's), with the building or node."""
+    if not 0 <= level < len(chain):
+        return f"第{level + 1}层"
+    node = index.nodes[building.grid_node]
+    root = index.directory.grid.id
+    named: list[tuple[list[str], str]] = [
+        (building.heads, f"点楼长（{building.name}）"),
+        *(
+            (n.heads, f"{'总楼长' if n.id == root else '分楼长'}（{n.name}）")
+            for n in [node, *reversed(index.ancestors[node.id])]
+        ),
+    ]
+    members = set(chain[level])
+    if level == 0:
+        role = next((r for r, m in building.team.items() if {m} == members), None)
+        if role is not None:
+            return _role(index, role)
+    for heads, name in named:
+        if set(heads) == members:
+            return name
+    return f"第{level + 1}层"
+
+
+def _role(index: DirectoryIndex, code: str) -> str:
+    return next((r.name for r in index.directory.roles if r.code == code), code)
+
+
 @dataclass(frozen=True)
 class Dispatch:
     chain: list[list[str]]

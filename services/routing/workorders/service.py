@@ -6,6 +6,7 @@ clears commit in one transaction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from routing.directory.service import DirectoryVersions
 from routing.sla import fallback
 from routing.sla.calendar import WorkingCalendar
 from routing.workorders import states
-from routing.workorders.dispatch import dispatch, escalate, responsible_heads, supervisors
+from routing.workorders.dispatch import dispatch, escalate, level_name, responsible_heads, supervisors
 from routing.workorders.timers import Timer, Timers
 
 Order = dict[str, Any]
@@ -70,10 +71,14 @@ class Step:
     recipients: list[str] = field(default_factory=list)
     arm: list[tuple[str, datetime, dict[str, Any]]] = field(default_factory=list)
     clear: list[str] = field(default_factory=list)
+    previous: list[str] = field(default_factory=list)  # a transfer's former assignees
+    overdue_hours: int | None = None
 
 
 def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: datetime) -> WorkOrderChanged:
     names = index.staff_name if index else (lambda s: s)
+    building = index.buildings.get(order["building_id"]) if index else None
+    level = level_name(index, building, order["chain"], order["level"]) if index and building else None
     return WorkOrderChanged(
         issue_id=order["_id"],
         seq=order["seq"],
@@ -91,6 +96,12 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         reopened=order.get("reopened", 0),
         calendar_fallback=order.get("calendar_fallback", []),
         recipients=step.recipients,
+        description=order.get("description"),
+        urgent=order.get("urgent", False),
+        reporter=order.get("reporter"),
+        level_name=level,
+        previous_assignees=step.previous,
+        overdue_hours=step.overdue_hours,
         callback_url=order.get("callback_url"),
         submitted_by=order.get("submitted_by"),
         actor=step.actor,
@@ -223,6 +234,8 @@ class WorkOrders:
             "_id": issue.id,
             "seq": 0,
             "title": issue.title,
+            "description": issue.description,
+            "reporter": issue.reporter.model_dump() if issue.reporter else None,
             "submitted_at": issue.created_at,
             "submitted_by": issue.submitted_by.model_dump(),
             "callback_url": issue.callback_url,
@@ -403,6 +416,7 @@ class WorkOrders:
         elif action == "transfer":
             building = index.buildings[body.get("building_id") or order["building_id"]]
             service = index.services[body.get("service_code") or order["service_code"]]
+            step.previous = list(order["assignees"])
             step.recipients = self._route(order, index, building, service, body.get("staff_id"), now)
             step.arm.append(self._arm_acknowledge(order))
         elif action == "reject":
@@ -476,7 +490,14 @@ class WorkOrders:
             order["overdue"] = True
             building = index.buildings.get(order["building_id"])
             recipients = supervisors(index, building) if building else order["chain"][-1]
-            return Step("issue.overdue", actor="system", note="超过办结时限，督办", recipients=recipients)
+            late = self.calendar.late_by(order["resolve_due"], now, order["sla"].get("calendar", "natural"))
+            return Step(
+                "issue.overdue",
+                actor="system",
+                note="超过办结时限，督办",
+                recipients=recipients,
+                overdue_hours=math.ceil(late.total_seconds() / 3600),
+            )
         if kind == "autoclose":
             if order["status"] != "resolved" or order.get("resolved_at") != timer.get("resolved_at"):
                 return None

@@ -290,3 +290,13 @@ def test_from_config_without_a_file() -> None:
     assert cal.holidays is None
     assert add_local(cal, sh(2026, 3, 9, 17), "PT30M") == sh(2026, 3, 9, 17, 30)
     assert add_local(cal, sh(2026, 3, 9, 17), "PT1H") == sh(2026, 3, 10, 9)
+
+
+def test_working_time_between_two_instants_counts_only_working_hours() -> None:
+    cal = WorkingCalendar.from_config("09:00-17:00")
+    friday_4pm = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 16:00 in Shanghai
+    monday_10am = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert cal.working_time(friday_4pm, monday_10am) == timedelta(hours=2)
+    assert cal.working_time(monday_10am, friday_4pm) == timedelta(0)
+    assert cal.late_by(friday_4pm, monday_10am, "working") == timedelta(hours=2)
+    assert cal.late_by(friday_4pm, monday_10am, "natural") == timedelta(days=2, hours=18)

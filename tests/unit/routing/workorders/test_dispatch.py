@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from louzhang.directory import Directory, DirectoryIndex
-from routing.workorders.dispatch import assignees, dispatch, escalation_chain
+from routing.workorders.dispatch import assignees, dispatch, escalation_chain, level_name
 
 
 def _index(doc: dict[str, Any]) -> DirectoryIndex:
@@ -169,3 +169,16 @@ def test_dispatch_properties(scenario: tuple[DirectoryIndex, str, str]) -> None:
     assert d.level == expected_level
     assert set(d.notify) == {m for level in d.chain[: expected_level + 1] for m in level}
     assert len(d.notify) == len(set(d.notify))
+
+
+def test_levels_are_named_by_the_grid(index: DirectoryIndex) -> None:
+    building = index.buildings["B1"]
+    chain = escalation_chain(index, building, ["S6"])
+    assert [level_name(index, building, chain, lvl) for lvl in range(len(chain))] == [
+        "安全保障员",
+        "点楼长（电科大厦）",
+        "分楼长（天地软件园）",
+        "分楼长（分网格）",
+        "总楼长（长征镇）",
+    ]
+    assert level_name(index, building, chain, 9) == "第10层"

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import jsonschema  # type: ignore[import-untyped]
-import kubernetes_validate  # type: ignore[import-untyped]
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -203,15 +203,15 @@ def strategic_merge(target: Any, patch: Any, list_key: str | None = None) -> Any
         return out
     if not isinstance(patch, dict) or not isinstance(target, dict):
         return copy.deepcopy(patch)
-    out = dict(target)
+    merged = dict(target)
     for name, value in patch.items():
         if name == "$patch":
             continue
         if value is None:
-            out.pop(name, None)
+            merged.pop(name, None)
         else:
-            out[name] = strategic_merge(out.get(name), value, MERGE_KEYS.get(name))
-    return out
+            merged[name] = strategic_merge(merged.get(name), value, MERGE_KEYS.get(name))
+    return merged
 
 
 def json6902(obj: Obj, operations: list[Obj]) -> None:
@@ -498,7 +498,7 @@ def port_matches(rule_ports: list[Obj] | None, port: int, protocol: str, target:
         if number is None:
             return True
         low = target.ports.get(number) if isinstance(number, str) else number
-        if low is not None and low <= port <= p.get("endPort", low):
+        if low is not None and low <= port <= (p.get("endPort") or low):
             return True
     return False
 
@@ -666,7 +666,7 @@ def settings_problems(
     filled = {**env, **{k: env.get(k) or "filled-in" for k in ("LOUZHANG_ADMIN_TOKEN", "LOUZHANG_JWT_SECRET")}}
     try:
         with environment(filled):
-            return cls(_env_file=None)  # type: ignore[call-arg]
+            return cls(_env_file=None)
     except ValueError as exc:  # pydantic's ValidationError: a value that does not parse
         stack.add(f"{name}: its settings do not parse: {exc}")
         return None

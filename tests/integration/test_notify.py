@@ -288,6 +288,7 @@ def test_a_transfer_tells_the_new_and_the_former_assignee(api: Api, endpoints: E
     assert r.status_code == 200, r.text
     lines = wecom_text(endpoints, issue_id, "wecom-S05", "【工单改派】")
     assert "改派：由 测试人员06，原因：属安全事项" in lines
+
     # The one it was taken from hears of it in the inbox, and the 【新工单】 no longer waits for them.
     def told() -> list[dict[str, Any]] | None:
         items = inbox(officer)

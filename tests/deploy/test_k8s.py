@@ -421,7 +421,7 @@ def credentials_of(url: str) -> tuple[str, str]:
 
 @functools.cache
 def public_routes(service: str) -> frozenset[str]:
-    """The service's own routes under /v1, /open311 and /dashboard, from its FastAPI app."""
+    """The service's own routes under /v1, /open311, /dashboard and the workbench's pages, from its FastAPI app."""
     module = importlib.import_module(f"{service}.main")
     with environment({"LOUZHANG_ADMIN_TOKEN": "t", "LOUZHANG_JWT_SECRET": "s"}):
         app = module.create_app()
@@ -434,7 +434,8 @@ def public_routes(service: str) -> frozenset[str]:
             elif getattr(route, "path", None):
                 yield route.path
 
-    paths = frozenset(p for p in walk(app.routes) if p.startswith(("/v1/", "/open311/", "/dashboard")))
+    pages = ("/signin", "/signout", "/issues/", "/my", "/workbench/")
+    paths = frozenset(p for p in walk(app.routes) if p.startswith(("/v1/", "/open311/", "/dashboard", *pages)))
     assert paths, f"no public routes found in {service}'s app (has FastAPI's routing changed?)"
     return paths
 
@@ -815,11 +816,12 @@ def network_problems(stack: Stack, stores: Datastores, service_pods: dict[str, P
             (f"{name} reaches an inside address", pod, inside, 443, "TCP"),
             (f"{name} reaches mongodb on another port", pod, mongo, 27018, "TCP"),
         ]
-        must_not += [
-            (f"{name} calls {other} (they talk through events only)", pod, theirs, theirs.ports["http"], "TCP")
-            for other, theirs in service_pods.items()
-            if other != name
-        ]
+        for other, theirs in service_pods.items():
+            if other == name:
+                continue
+            # Only the workbench (reporting) calls the others' APIs; otherwise they talk through events.
+            call = (f"{name} calls {other}", pod, theirs, theirs.ports["http"], "TCP")
+            (must if name == "reporting" and other != "reporting" else must_not).append(call)
         outside = must if name == "notify" else must_not  # webhooks, robots, SMTP: notify alone
         outside += [(f"{name} reaches a public address", pod, public, p, "TCP") for p in (443, 587, 8443)]
     for what, source, target, port, protocol in must:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from louzhang.directory import DirectoryIndex
 from louzhang.events import StaffRef
+from routing.workorders.dispatch import level_name
 from routing.workorders.states import Action, Status
 
 Note = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -69,6 +71,9 @@ class WorkOrderRead(BaseModel):
     grid_node: str
     assignees: list[StaffRef]
     escalation_level: int
+    level_name: str | None = Field(
+        default=None, description="the level by the grid: the officer's role, 点楼长, 分楼长 or 总楼长, and where"
+    )
     chain: list[list[str]]
     notified: list[str]
     urgent: bool
@@ -88,7 +93,9 @@ class WorkOrderPage(BaseModel):
     next_cursor: str | None
 
 
-def to_read(order: dict[str, Any], staff_name: Any) -> dict[str, Any]:
+def to_read(order: dict[str, Any], index: DirectoryIndex) -> dict[str, Any]:
+    staff_name = index.staff_name
+    building = index.buildings.get(order["building_id"])
     return {
         "issue_id": order["_id"],
         "status": order["status"],
@@ -98,6 +105,7 @@ def to_read(order: dict[str, Any], staff_name: Any) -> dict[str, Any]:
         "grid_node": order["grid_node"],
         "assignees": [{"id": s, "name": staff_name(s)} for s in order["assignees"]],
         "escalation_level": order["level"],
+        "level_name": level_name(index, building, order["chain"], order["level"]) if building else None,
         "chain": order["chain"],
         "notified": order["notified"],
         "urgent": order.get("urgent", False),

@@ -157,9 +157,20 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+# A service whose pages have sessions (reporting's workbench) sets `app.state.session_principal`: an
+# async callable from the request to the signed-in staff member's Principal, or None. It is asked
+# only for reads without a bearer token: a cookie alone never changes anything through the API.
+SAFE_METHODS = ("GET", "HEAD")
+
+
 async def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    if credentials is None and request.method in SAFE_METHODS:
+        by_session = getattr(request.app.state, "session_principal", None)
+        who = await by_session(request) if by_session is not None else None
+        if who is not None:
+            return who  # type: ignore[no-any-return]
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("missing bearer token")
     tokens: Tokens = request.app.state.tokens

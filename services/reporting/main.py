@@ -14,10 +14,13 @@ def create_app() -> FastAPI:
     from reporting.router import router as reports_router
     from reporting.workbench.pages import api as workbench_api
     from reporting.workbench.pages import router as workbench_router
+    from reporting.workbench.pages import session_principal
 
-    return create_service_app(
+    app = create_service_app(
         Reporting(ReportingSettings()),
         title="Louzhang reporting",
         description="KPIs, breakdowns, exports and the dashboard, from events.",
         routers=[reports_router, exports_router, agenda_router, dashboard_router, workbench_api, workbench_router],
     )
+    app.state.session_principal = session_principal  # the dashboard reads with the workbench's session
+    return app

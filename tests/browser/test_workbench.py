@@ -97,6 +97,11 @@ def test_a_head_acts_on_an_issue_from_the_message_that_told_them(
     page.wait_for_selector("text=三楼消防通道堆物")
     page.screenshot(path=str(ARTIFACTS / "workbench-my.png"), full_page=True)
 
+    # The dashboard takes the same session: no token to paste.
+    page.goto(f"{base}/dashboard")
+    page.wait_for_selector("#board:not([hidden])")
+    assert page.is_hidden("#signin")
+
     # The district's figures count the acknowledgement.
     eventually(
         lambda: api.get("reporting", "/v1/reports/summary").json()["acknowledged"] >= before["acknowledged"] + 1,

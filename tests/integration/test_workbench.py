@@ -186,3 +186,13 @@ def test_too_many_sign_in_requests_are_refused(limited: str) -> None:
         assert [one.post(f"{limited}/signin", data={"who": "S07"}).status_code for _ in range(2)] == [200, 200]
     with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.4")) as other:
         assert other.post(f"{limited}/signin", data={"who": "S07"}).status_code == 429
+
+
+def test_the_reports_api_reads_with_a_workbench_session_but_never_writes(api: Api, mailbox: Mailbox) -> None:
+    head = signed_in(api, mailbox, "S03")  # the cbd's head: B2 only
+    assert head.get("/v1/reports/summary").status_code == 200
+    assert head.get("/v1/reports/summary", params={"building_id": "B1"}).status_code == 403  # outside the grid
+    assert head.get("/v1/reports/summary", params={"building_id": "B2"}).status_code == 200
+    # A cookie alone never changes anything through the API, nor reads outside reporting.
+    assert head.request("DELETE", "/v1/staff/S03/sessions").status_code == 401
+    assert httpx.get(f"{base(api)}/v1/reports/summary").status_code == 401

@@ -6,6 +6,8 @@
 
   const REFRESH_MS = 15000;
   const TOKEN_KEY = "louzhang.dashboard.token";
+  // Signed in on the workbench: the session cookie goes with every request, no token is pasted.
+  const SESSION = "session";
   const LANG_KEY = "louzhang.dashboard.lang";
   const SVG = "http://www.w3.org/2000/svg";
   const TZ = "Asia/Shanghai";
@@ -15,6 +17,7 @@
       title: "楼长制工作看板",
       signInTitle: "登录",
       signInHelp: "粘贴管理员或工作人员令牌（louzhang token create）。令牌只保存在本标签页中。",
+      signInStaff: "工作人员：用邮件登录链接登录",
       tokenLabel: "令牌",
       signIn: "登录",
       signOut: "退出登录",
@@ -85,6 +88,7 @@
       title: "Louzhang dashboard",
       signInTitle: "Sign in",
       signInHelp: "Paste an admin or staff token (louzhang token create). It is kept in this tab only.",
+      signInStaff: "Staff: sign in with an emailed link",
       tokenLabel: "Token",
       signIn: "Sign in",
       signOut: "Sign out",
@@ -300,13 +304,17 @@
     token = token.trim().replace(/^Bearer\s+/i, "");
     if (!token) return;
     state.token = token;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    if (token !== SESSION) sessionStorage.setItem(TOKEN_KEY, token);
     hideMessage();
     showBoard();
     tick();
   }
 
   function signOut(reason) {
+    if (state.token === SESSION && reason === t("signedOut")) {
+      location.href = "/signout"; // the workbench's session ends there
+      return;
+    }
     stop();
     state.token = null;
     state.data = null;
@@ -347,7 +355,11 @@
     const url = new URL(path, location.origin);
     for (const [name, value] of Object.entries(params || {})) if (value) url.searchParams.set(name, value);
     const response = await fetch(url, {
-      headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
+      headers:
+        state.token === SESSION
+          ? { Accept: "application/json" }
+          : { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
+      credentials: "same-origin",
       cache: "no-store",
       signal,
     });
@@ -855,7 +867,24 @@
 
     const token = tokenFromFragment() || sessionStorage.getItem(TOKEN_KEY);
     if (token) signIn(token);
-    else showSignin();
+    else signInBySession();
+  }
+
+  // A workbench session (the louzhang_session cookie) reads the reports as that person.
+  async function signInBySession() {
+    try {
+      const response = await fetch("/v1/reports/summary", { credentials: "same-origin", cache: "no-store" });
+      if (response.ok) {
+        state.token = SESSION;
+        hideMessage();
+        showBoard();
+        tick();
+        return;
+      }
+    } catch (_) {
+      // unreachable: the sign-in form below
+    }
+    showSignin();
   }
 
   start();

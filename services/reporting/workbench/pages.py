@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from louzhang.auth import Admin
+from louzhang.auth import Admin, Principal
 from louzhang.events import SigninLink, new_event
 from reporting.bootstrap import Reporting, runtime
 from reporting.workbench import views
@@ -71,6 +71,12 @@ async def signed_in(request: Request, reporting: Reporting) -> Session | None:
         await reporting.sessions.end_all(session.staff_id)
         return None
     return session
+
+
+async def session_principal(request: Request) -> Principal | None:
+    """The signed-in staff member, for the reports API's reads (the dashboard)."""
+    session = await signed_in(request, request.app.state.runtime)
+    return Principal("staff", session.staff_id) if session else None
 
 
 def to_signin(path: str) -> RedirectResponse:

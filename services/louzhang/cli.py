@@ -16,6 +16,8 @@ reporting_app = typer.Typer(help="Reports: the read models behind them.", no_arg
 app.add_typer(reporting_app, name="reporting")
 enterprises_app = typer.Typer(help="Enterprises (企业档案) in the buildings.", no_args_is_help=True)
 app.add_typer(enterprises_app, name="enterprises")
+staff_app = typer.Typer(help="Staff on the workbench.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 dead_app = typer.Typer(help="Dead-letter queues: parked messages.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
 
@@ -80,14 +82,15 @@ def admin_token(data: Path = Path("data")) -> str:
     return token
 
 
-def _routing(method: str, url: str, **kwargs: Any) -> Any:
-    """Call routing as the admin; exit 1 with its answer when it refuses, 2 when it cannot be reached."""
+def _as_admin(method: str, url: str, **kwargs: Any) -> Any:
+    """Call a service (routing, mostly) as the admin; exit 1 with its answer when it refuses, 2 when it
+    cannot be reached."""
     import httpx
 
     try:
         r = httpx.request(method, url, headers={"Authorization": f"Bearer {admin_token()}"}, timeout=30, **kwargs)
     except httpx.TransportError as exc:
-        typer.echo(f"cannot reach routing at {url}: {exc}", err=True)
+        typer.echo(f"cannot reach {url}: {exc}", err=True)
         raise typer.Exit(2) from exc
     if r.status_code >= 400:
         typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
@@ -109,7 +112,7 @@ def token_create(
     body: dict[str, str] = {"kind": kind, "subject": subject}
     if expires_in is not None:
         body["expires_in"] = expires_in
-    issued = _routing("POST", f"{routing_url.rstrip('/')}/v1/tokens", json=body)
+    issued = _as_admin("POST", f"{routing_url.rstrip('/')}/v1/tokens", json=body)
     if not sys.stdout.isatty():
         typer.echo(issued["token"])
         if issued.get("signing_secret"):
@@ -127,7 +130,7 @@ def token_list(
     """Live tokens (not revoked, not expired), newest first: jti, kind, subject, issued, expires."""
     params: dict[str, str] = {"limit": "500"} | ({"subject": subject} if subject else {})
     while True:
-        found = _routing("GET", f"{routing_url.rstrip('/')}/v1/tokens", params=params)
+        found = _as_admin("GET", f"{routing_url.rstrip('/')}/v1/tokens", params=params)
         for t in found["items"]:
             typer.echo(
                 f"{t['jti']}\t{t['kind']}\t{t['subject']}\t{t['issued_at'] or '-'}\t{t['expires_at'] or 'never'}"
@@ -143,8 +146,26 @@ def token_revoke(
     routing_url: RoutingUrl = "http://127.0.0.1:8002",
 ) -> None:
     """Revoke a token: every service refuses it within seconds."""
-    _routing("DELETE", f"{routing_url.rstrip('/')}/v1/tokens/{jti}")
+    _as_admin("DELETE", f"{routing_url.rstrip('/')}/v1/tokens/{jti}")
     typer.echo(f"revoked {jti}", err=True)
+
+
+@staff_app.command("sign-in-link")
+def staff_sign_in_link(
+    staff_id: Annotated[str, typer.Argument(help="the person's staff id")],
+    reporting_url: Annotated[str, typer.Option(envvar="LOUZHANG_REPORTING_URL")] = "http://127.0.0.1:8004",
+) -> None:
+    """A single-use sign-in link for a person (onboarding), with a QR code to scan on their phone.
+    Piped, prints the link alone. Needs only the admin token."""
+    import sys
+
+    import segno
+
+    handed = _as_admin("POST", f"{reporting_url.rstrip('/')}/v1/staff/{staff_id}/signin-links")
+    if sys.stdout.isatty():
+        segno.make(handed["url"], error="m").terminal(compact=True)
+        typer.echo(f"valid until {handed['expires_at']}, once", err=True)
+    typer.echo(handed["url"])
 
 
 @directory_app.command("import")

@@ -196,3 +196,31 @@ def test_the_reports_api_reads_with_a_workbench_session_but_never_writes(api: Ap
     # A cookie alone never changes anything through the API, nor reads outside reporting.
     assert head.request("DELETE", "/v1/staff/S03/sessions").status_code == 401
     assert httpx.get(f"{base(api)}/v1/reports/summary").status_code == 401
+
+
+def test_an_admin_hands_a_person_a_sign_in_link_from_the_cli(api: Api, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LOUZHANG_ADMIN_TOKEN": api.stack.admin_token,
+        "LOUZHANG_REPORTING_URL": base(api),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "louzhang.cli", "staff", "sign-in-link", *args]
+        return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+
+    handed = cli("S09")
+    assert handed.returncode == 0, handed.stderr
+    [url] = handed.stdout.splitlines()  # piped: the link alone
+    first = httpx.get(url)
+    assert first.status_code == 303 and first.headers["set-cookie"].startswith("louzhang_session=")
+    assert httpx.get(url).status_code == 410
+    unknown = cli("NOBODY")
+    assert unknown.returncode == 1 and "404" in unknown.stderr
+    assert (
+        api.as_token(api.token_for("staff", "S04")).post("reporting", "/v1/staff/S09/signin-links").status_code == 403
+    )

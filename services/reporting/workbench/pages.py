@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
 
 from louzhang.auth import Admin, Principal
 from louzhang.events import SigninLink, new_event
@@ -181,6 +182,26 @@ async def signout(
     response = RedirectResponse("/signin", status_code=303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/")
     return response
+
+
+class HandedLink(BaseModel):
+    url: str
+    expires_at: datetime
+
+
+@api.post(
+    "/{staff_id}/signin-links",
+    status_code=201,
+    response_model=HandedLink,
+    summary="A sign-in link to hand a person (onboarding: `louzhang staff sign-in-link`)",
+    responses={404: {"description": "a staff member the directory lacks"}},
+)
+async def hand_link(staff_id: str, _: Admin, reporting: Runtime) -> HandedLink:
+    index = reporting.directory.require()
+    if staff_id not in index.staff:
+        raise HTTPException(404, f"no staff member {staff_id!r} in the directory")
+    token, expires = await reporting.sessions.new_link(staff_id, "/my")
+    return HandedLink(url=f"{reporting.settings.public_url.rstrip('/')}/signin/{token}", expires_at=expires)
 
 
 @api.delete("/{staff_id}/sessions", status_code=204, summary="End every workbench session of a person")

@@ -97,6 +97,14 @@ def test_a_head_acts_on_an_issue_from_the_message_that_told_them(
     page.wait_for_selector("text=三楼消防通道堆物")
     page.screenshot(path=str(ARTIFACTS / "workbench-my.png"), full_page=True)
 
+    # Live: a new assignment appears on my work without a reload by hand.
+    page.goto(f"{base}/my")
+    page.wait_for_selector("#live[data-state=open]", state="attached")
+    r = api.post("intake", "/v1/issues", json={**body, "title": "二楼灭火器过期", "description": "二楼灭火器已过期"})
+    assert r.status_code == 201, r.text
+    page.wait_for_selector(".orders >> text=二楼灭火器过期", timeout=20_000)
+    page.screenshot(path=str(ARTIFACTS / "workbench-my-live.png"), full_page=True)
+
     # The dashboard takes the same session: no token to paste.
     page.goto(f"{base}/dashboard")
     page.wait_for_selector("#board:not([hidden])")

@@ -142,7 +142,16 @@ def test_my_work_lists_the_tabs_with_counts(api: Api, mailbox: Mailbox) -> None:
     todo = officer.get("/my")
     assert todo.status_code == 200 and "我的工作测试" in todo.text and f"/issues/{issue_id}" in todo.text
     assert all(label in todo.text for label in ("待签收", "办理中", "已逾期", "已办结"))
-    assert "我的工作测试" not in officer.get("/my?tab=done").text
+    assert "我的工作测试" not in orders_of(officer.get("/my?tab=done").text)
+    # The new work order is an unread inbox item, read once its page is opened.
+    assert "【新工单】我的工作测试" in todo.text
+    assert officer.get(f"/issues/{issue_id}").status_code == 200
+    assert "【新工单】我的工作测试" not in officer.get("/my").text
+
+
+def orders_of(page: str) -> str:
+    """The work-order list of a /my page, without the inbox."""
+    return page[page.index('<ul class="orders">') :]
 
 
 def test_a_session_ends_when_an_admin_revokes_it_or_the_directory_drops_the_person(api: Api, mailbox: Mailbox) -> None:

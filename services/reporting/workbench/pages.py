@@ -5,13 +5,15 @@ through the services' APIs with the signed-in person's rights (`upstream`)."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 
@@ -42,7 +44,7 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": POLICY,
 }
-ASSETS = {"workbench.css": "text/css; charset=utf-8"}
+ASSETS = {"workbench.css": "text/css; charset=utf-8", "workbench.js": "text/javascript; charset=utf-8"}
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 templates.globals.update(status_label=views.STATUS, step_label=views.STEPS, local=views.local)
 
@@ -258,6 +260,7 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
         orders += [
             o for o in (scoped.json()["items"] if scoped.status_code == 200 else []) if o["issue_id"] not in seen
         ]
+    inbox = await unread(reporting, me)
     now = datetime.now(UTC)
     current = views.tab(tab)
     counts = {t.key: sum(1 for o in orders if views.in_tab(o, t)) for t in views.TABS}
@@ -271,6 +274,59 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
         counts=counts,
         orders=shown,
         is_head=is_head,
+        inbox=inbox[:10],
+        unread_count=len(inbox),
+    )
+
+
+def choices(reporting: Reporting, staff_id: str) -> dict[str, list[tuple[str, str]]]:
+    """What a transfer form offers: the buildings in the person's scope, the services, and the
+    people of those buildings (routing still decides what may be done)."""
+    index = reporting.directory.index
+    if index is None:
+        return {"buildings": [], "services": [], "staff": []}
+    mine = sorted(index.scope(staff_id))
+    people = {p for b in mine for p in (*index.buildings[b].heads, *index.buildings[b].team.values())}
+    return {
+        "buildings": [(b, index.buildings[b].name) for b in mine],
+        "services": [(s.code, s.name) for s in index.services.values()],
+        "staff": sorted((p, index.staff_name(p)) for p in people - {staff_id}),
+    }
+
+
+async def unread(reporting: Reporting, staff_id: str) -> list[dict[str, Any]]:
+    r = await reporting.upstream.call(staff_id, "GET", "notify", "/v1/inbox", params={"unread": 1, "limit": 50})
+    return list(r.json()["items"]) if r.status_code == 200 else []
+
+
+@router.get("/my/stream")
+async def my_stream(request: Request, reporting: Runtime) -> Response:
+    """The person's inbox stream (notify's), relayed on this origin: the page reloads its list on news."""
+    session = await signed_in(request, reporting)
+    if session is None:
+        return Response(status_code=401)
+    upstream = reporting.upstream
+    # Connected before the answer starts: once the page sees the stream open, nothing is missed.
+    request_out = upstream.client.build_request(
+        "GET",
+        f"{upstream.urls['notify']}/v1/inbox/stream",
+        headers={"Authorization": f"Bearer {upstream.token(session.staff_id)}"},
+        timeout=httpx.Timeout(10.0, read=None),
+    )
+    r = await upstream.client.send(request_out, stream=True)
+    if r.status_code != 200:
+        await r.aclose()
+        return Response(status_code=503 if r.status_code >= 500 else r.status_code)
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in r.aiter_raw():
+                yield chunk
+        finally:
+            await r.aclose()
+
+    return StreamingResponse(
+        relay(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
 
 
@@ -286,6 +342,7 @@ async def issue_view(reporting: Reporting, session: Session, issue_id: str) -> d
         "issue": issue.json() if issue.status_code == 200 else None,
         "actions": views.actions(order.json()["status"]),
         "names": {s: name_of(reporting, s) for s in {e["actor"] for e in order.json()["timeline"]}},
+        "choices": choices(reporting, me),
     }
 
 
@@ -301,6 +358,9 @@ async def issue_page(request: Request, issue_id: str, reporting: Runtime, done: 
     view = await issue_view(reporting, session, issue_id)
     if view is None:
         return not_found(session)
+    for item in await unread(reporting, session.staff_id):  # seen: its notices are read
+        if item["issue_id"] == issue_id:
+            await reporting.upstream.call(session.staff_id, "POST", "notify", f"/v1/inbox/{item['id']}/read")
     done_label = views.ACTIONS.get(done or "", ("", set()))[0]
     return page("issue.html", session=session, me=name_of(reporting, session.staff_id), done=done_label, **view)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -221,14 +221,15 @@ def name_of(reporting: Reporting, staff_id: str) -> str:
     return index.staff_name(staff_id) if index else staff_id
 
 
-def describe(reporting: Reporting, order: dict[str, Any], now: datetime) -> dict[str, Any]:
+def describe(reporting: Reporting, order: dict[str, Any]) -> dict[str, Any]:
     """A work order with the names and deadlines a page shows."""
     index = reporting.directory.index
     building = index.buildings.get(order["building_id"]) if index else None
     node = index.nodes.get(order["grid_node"]) if index else None
     service = index.services.get(order["service_code"]) if index else None
-    ack_left, ack_late = views.left(order.get("acknowledge_due"), now)
-    res_left, res_late = views.left(order.get("resolve_due"), now)
+    working = order.get("sla_calendar") == "working"
+    ack_left, ack_late = views.left(order.get("acknowledge_left_s"), working)
+    res_left, res_late = views.left(order.get("resolve_left_s"), working)
     return {
         **order,
         "building_name": building.name if building else order["building_id"],
@@ -261,10 +262,9 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
             o for o in (scoped.json()["items"] if scoped.status_code == 200 else []) if o["issue_id"] not in seen
         ]
     inbox = await unread(reporting, me)
-    now = datetime.now(UTC)
     current = views.tab(tab)
     counts = {t.key: sum(1 for o in orders if views.in_tab(o, t)) for t in views.TABS}
-    shown = [describe(reporting, o, now) for o in orders if views.in_tab(o, current)]
+    shown = [describe(reporting, o) for o in orders if views.in_tab(o, current)]
     return page(
         "my.html",
         session=session,
@@ -336,9 +336,8 @@ async def issue_view(reporting: Reporting, session: Session, issue_id: str) -> d
     if order.status_code != 200:
         return None
     issue = await reporting.upstream.call(me, "GET", "intake", f"/v1/issues/{quote(issue_id, safe='')}")
-    now = datetime.now(UTC)
     return {
-        "order": describe(reporting, order.json(), now),
+        "order": describe(reporting, order.json()),
         "issue": issue.json() if issue.status_code == 200 else None,
         "actions": views.actions(order.json()["status"]),
         "names": {s: name_of(reporting, s) for s in {e["actor"] for e in order.json()["timeline"]}},

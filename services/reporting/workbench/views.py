@@ -79,16 +79,18 @@ def local(t: str | datetime | None) -> str:
     return instant.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
 
 
-def left(due: str | datetime | None, now: datetime) -> tuple[str, bool]:
-    """The time left to a deadline in words, and whether it has passed (shown red)."""
-    if due is None:
+def left(seconds: int | None, working: bool) -> tuple[str, bool]:
+    """Time left to a deadline in words (routing counts it on the SLA calendar: working hours on
+    the working one), and whether it has passed (shown red)."""
+    if seconds is None:
         return "", False
-    instant = datetime.fromisoformat(due) if isinstance(due, str) else due
-    seconds = (instant - now).total_seconds()
-    minutes = int(abs(seconds) // 60)
+    minutes = abs(seconds) // 60
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
-    parts = f"{days}天{hours}小时" if days else f"{hours}小时{minutes}分" if hours else f"{minutes}分钟"
+    unit = "工作" if working else ""
+    if working:  # working time is told in hours: a working day is not 24 of them
+        hours, days = hours + days * 24, 0
+    parts = f"{days}天{hours}小时" if days else f"{hours}{unit}小时{minutes}分" if hours else f"{minutes}{unit}分钟"
     return (f"已超时 {parts}", True) if seconds < 0 else (f"剩余 {parts}", False)
 
 

@@ -394,6 +394,12 @@ class WorkingCalendar:
             return self.working_time(due, now)
         return max(now - due, timedelta(0))
 
+    def left(self, due: datetime, now: datetime, calendar: Literal["natural", "working"]) -> timedelta:
+        """The time left until `due` on the SLA calendar; negative once past it (by how much)."""
+        if now <= due:
+            return self.working_time(now, due) if calendar == "working" else due - now
+        return -self.late_by(due, now, calendar)
+
     def deadline(self, start: datetime, duration: str, calendar: Literal["natural", "working"]) -> datetime:
         """`start` + `duration` on the service's SLA calendar, in UTC."""
         if calendar == "working":

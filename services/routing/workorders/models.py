@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from louzhang.directory import DirectoryIndex
 from louzhang.events import StaffRef
+from routing.sla.calendar import WorkingCalendar
 from routing.workorders.dispatch import level_name
 from routing.workorders.states import Action, Status
 
@@ -80,7 +81,14 @@ class WorkOrderRead(BaseModel):
     created_at: datetime
     acknowledge_due: datetime | None
     acknowledge_overdue: bool
+    acknowledge_left_s: int | None = Field(
+        default=None,
+        description="seconds left to acknowledge on the SLA calendar (working time on the working one), "
+        "negative once past; null when not running",
+    )
     resolve_due: datetime | None
+    resolve_left_s: int | None = Field(default=None, description="as acknowledge_left_s, to resolve")
+    sla_calendar: Literal["natural", "working"] = "natural"
     overdue: bool
     reopened: int
     duplicate_of: str | None = None
@@ -93,9 +101,16 @@ class WorkOrderPage(BaseModel):
     next_cursor: str | None
 
 
-def to_read(order: dict[str, Any], index: DirectoryIndex) -> dict[str, Any]:
+def to_read(order: dict[str, Any], index: DirectoryIndex, calendar: WorkingCalendar) -> dict[str, Any]:
     staff_name = index.staff_name
     building = index.buildings.get(order["building_id"])
+    kind = order.get("sla", {}).get("calendar", "natural")
+    now = datetime.now(UTC)
+
+    def left(due: datetime | None, running: bool) -> int | None:
+        return int(calendar.left(due, now, kind).total_seconds()) if due is not None and running else None
+
+    open_ = order["status"] in ("assigned", "acknowledged", "in_progress")
     return {
         "issue_id": order["_id"],
         "status": order["status"],
@@ -112,7 +127,10 @@ def to_read(order: dict[str, Any], index: DirectoryIndex) -> dict[str, Any]:
         "created_at": order["submitted_at"],
         "acknowledge_due": order.get("acknowledge_due"),
         "acknowledge_overdue": order.get("acknowledge_overdue", False),
+        "acknowledge_left_s": left(order.get("acknowledge_due"), order["status"] == "assigned"),
         "resolve_due": order.get("resolve_due"),
+        "resolve_left_s": left(order.get("resolve_due"), open_),
+        "sla_calendar": kind,
         "overdue": order.get("overdue", False),
         "reopened": order.get("reopened", 0),
         "duplicate_of": order.get("duplicate_of"),

@@ -42,7 +42,7 @@ async def list_workorders(
         filters["building_id"] = building_id
     after = decode_cursor_text(cursor) if cursor else None
     orders, next_cursor = page(await routing.workorders.list(who, index, filters, limit, after), limit)
-    return {"items": [to_read(o, index) for o in orders], "next_cursor": next_cursor}
+    return {"items": [to_read(o, index, routing.workorders.calendar) for o in orders], "next_cursor": next_cursor}
 
 
 @router.get("/{issue_id}", response_model=WorkOrderRead, summary="One work order")
@@ -55,7 +55,7 @@ async def get_workorder(issue_id: str, who: Reader, routing: Runtime) -> dict[st
     if not routing.workorders.visible(who, order, index):
         # As for an unknown id: a 403 would tell that the issue exists.
         raise HTTPException(404, f"no work order for issue {issue_id!r}")
-    return to_read(order, index)
+    return to_read(order, index, routing.workorders.calendar)
 
 
 def _action_doc(action: states.Action) -> dict[str, Any]:
@@ -85,7 +85,7 @@ async def _act(action: states.Action, issue_id: str, request: Request, who: Call
     except states.NotAllowed as exc:
         raise HTTPException(409, str(exc)) from exc
     index = await routing.workorders.index()
-    return to_read(order, index)
+    return to_read(order, index, routing.workorders.calendar)
 
 
 async def _authorize(routing: Routing, issue_id: str, who: Principal, action: states.Action) -> None:

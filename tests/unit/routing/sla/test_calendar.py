@@ -300,3 +300,12 @@ def test_working_time_between_two_instants_counts_only_working_hours() -> None:
     assert cal.working_time(monday_10am, friday_4pm) == timedelta(0)
     assert cal.late_by(friday_4pm, monday_10am, "working") == timedelta(hours=2)
     assert cal.late_by(friday_4pm, monday_10am, "natural") == timedelta(days=2, hours=18)
+
+
+def test_time_left_is_signed_working_time() -> None:
+    cal = WorkingCalendar.from_config("09:00-17:00")
+    friday_4pm = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    monday_10am = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    assert cal.left(monday_10am, friday_4pm, "working") == timedelta(hours=2)
+    assert cal.left(friday_4pm, monday_10am, "working") == -timedelta(hours=2)
+    assert cal.left(monday_10am, friday_4pm, "natural") == timedelta(days=2, hours=18)

@@ -166,7 +166,13 @@ def create_app(
         ok = all(checks.values())
         # Notes (e.g. routing's "calendar": "fallback: 2027 weekdays only") are shown, never failed on.
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": {**checks, **await runtime.notes(ok)}},
+            {
+                "status": "ready" if ok else "not ready",
+                "checks": {**checks, **await runtime.notes(ok)},
+                # Which node this process is on: the broker's, and the database's primary.
+                "broker_node": runtime.bus.node if runtime.bus.connected else None,
+                "mongo_primary": runtime.store.primary(),
+            },
             status_code=200 if ok else 503,
             headers={} if ok else {"Retry-After": "5"},
         )

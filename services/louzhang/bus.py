@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
     AbstractIncomingMessage,
-    AbstractRobustChannel,
-    AbstractRobustConnection,
-    AbstractRobustExchange,
 )
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
@@ -35,28 +37,116 @@ PUBLISHED = Counter("louzhang_events_published_total", "Events confirmed by the 
 CONTENT_TYPE = "application/cloudevents+json"
 
 
+def broker_nodes(url: str) -> list[str]:
+    """The URL of each node a broker URL names: `amqp://u:p@h1:5672,h2:5673/vhost?x=1` gives one
+    URL a node, with the same credentials, vhost and options (a bare host takes port 5672)."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    nodes = [h.strip() for h in hosts.split(",") if h.strip()]
+    if not nodes:
+        raise ValueError(f"no broker host in {url!r}")
+    return [urlunsplit(parts._replace(netloc=f"{userinfo}{at}{node}")) for node in nodes]
+
+
+def node_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5672}"
+
+
 class Bus:
+    """One connection to one node of the broker at a time. When it is lost, the bus connects to the
+    next node that answers (itself again with a single node), declares the topology there and
+    starts its consumers again; unacknowledged deliveries come back from the queues, and a publish
+    cut off raises, to be retried (the outbox makes that safe)."""
+
     def __init__(self, url: str, *, prefetch: int = 100) -> None:
-        self.url = url
+        self.nodes = broker_nodes(url)
         self.prefetch = prefetch
-        self.connection: AbstractRobustConnection | None = None
-        self._publish_channel: AbstractRobustChannel | None = None
-        self._exchange: AbstractRobustExchange | None = None
-        self._consume_channel: AbstractRobustChannel | None = None
+        self.connection: AbstractConnection | None = None
+        self.node: str | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._exchange: AbstractExchange | None = None
+        self._consume_channel: AbstractChannel | None = None
+        self._consumers: list[tuple[topology.Queue, Handler, BatchHandler | None]] = []
+        # Replicas start on different nodes, so that the load spreads over the cluster.
+        self._next = random.randrange(len(self.nodes))
+        self._lost = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def connected(self) -> bool:
         connection = self.connection
-        return connection is not None and connection.connected.is_set() and self._exchange is not None
+        return connection is not None and not connection.is_closed and self._exchange is not None
 
     async def connect(self) -> None:
-        self.connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": "louzhang"})
-        self._publish_channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._consume_channel = await self.connection.channel()
-        await self._consume_channel.set_qos(prefetch_count=self.prefetch)
-        self._exchange = await declare_topology(self._publish_channel)
+        """Connect to the first node that answers; raises ConnectionError when none does."""
+        await self._open()
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._keep_connected(), name="bus-reconnect")
+
+    async def _open(self) -> None:
+        failures = []
+        for step in range(len(self.nodes)):
+            index = (self._next + step) % len(self.nodes)
+            try:
+                connection = await aio_pika.connect(
+                    self.nodes[index], timeout=5, client_properties={"connection_name": "louzhang"}
+                )
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                failures.append(f"{node_of(self.nodes[index])}: {exc}")
+                continue
+            self._next = index
+            break
+        else:
+            raise ConnectionError(f"no RabbitMQ node answers ({'; '.join(failures)})")
+        try:
+            publish_channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            consume_channel = await connection.channel()
+            await consume_channel.set_qos(prefetch_count=self.prefetch)
+            exchange = await declare_topology(publish_channel)
+        except BaseException:
+            await connection.close()
+            raise
+        self.connection, self.node = connection, node_of(self.nodes[index])
+        self._publish_channel, self._consume_channel, self._exchange = publish_channel, consume_channel, exchange
+        connection.close_callbacks.add(self._on_close)
+        for queue, handler, batch in self._consumers:
+            await self._start(queue, handler, batch)
+        log.info("connected to RabbitMQ node %s", self.node)
+
+    def _on_close(self, connection: Any, exc: BaseException | None = None) -> None:
+        if connection is not self.connection or self._closing:
+            return
+        log.warning("lost RabbitMQ node %s: %s", self.node, exc)
+        self._exchange = None
+        self._next = (self._next + 1) % len(self.nodes)  # another node first
+        self._lost.set()
+
+    async def _keep_connected(self) -> None:
+        while not self._closing:
+            await self._lost.wait()
+            self._lost.clear()
+            pause = 0.2
+            while not self._closing:
+                try:
+                    await self._open()
+                    break
+                except Exception as exc:
+                    if is_outage(exc):
+                        log.warning("reconnecting to RabbitMQ: %s; again in %.1fs", exc, pause)
+                    else:
+                        log.exception("reconnecting to RabbitMQ failed; again in %.1fs", pause)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 5.0)
 
     async def close(self) -> None:
+        self._closing = True
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         if self.connection is not None:
             await self.connection.close()
         self.connection = None
@@ -79,10 +169,14 @@ class Bus:
 
     async def consume(self, queue: topology.Queue, handler: Handler, batch: BatchHandler | None = None) -> None:
         """Hand every event of the queue to `handler(event, data)` (see `deliver` for the rules),
-        or, with `batch`, to `batch([(event, data), ...])` a prefetch-full at a time."""
+        or, with `batch`, to `batch([(event, data), ...])` a prefetch-full at a time; again on every
+        node the bus connects to later."""
+        self._consumers.append((queue, handler, batch))
+        await self._start(queue, handler, batch)
+
+    async def _start(self, queue: topology.Queue, handler: Handler, batch: BatchHandler | None) -> None:
         assert self._consume_channel is not None and self.connection is not None
         if batch is None:
-            # Declared (passively) on the robust channel so that the consumer is restored after a reconnect.
             q = await self._consume_channel.declare_queue(queue.queue, passive=True)
             await q.consume(lambda message: deliver(queue.queue, message, handler))
         else:
@@ -95,7 +189,7 @@ class Bus:
             await q.consume(batcher.take)
 
 
-async def declare_topology(channel: aio_pika.abc.AbstractChannel) -> AbstractRobustExchange:
+async def declare_topology(channel: aio_pika.abc.AbstractChannel) -> AbstractExchange:
     exchange = await channel.declare_exchange(topology.EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
     dead = await channel.declare_exchange(topology.DEAD_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True)
     for q in topology.QUEUES:
@@ -115,7 +209,7 @@ async def declare_topology(channel: aio_pika.abc.AbstractChannel) -> AbstractRob
         )
         for key in q.bindings:
             await queue.bind(exchange, routing_key=key)
-    return exchange  # type: ignore[return-value]
+    return exchange
 
 
 def decode(body: bytes) -> tuple[Event, BaseModel]:

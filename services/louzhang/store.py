@@ -16,6 +16,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
+from pymongo.server_type import SERVER_TYPE
 from pymongo.write_concern import WriteConcern
 
 from louzhang.bus import Bus
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Doc = dict[str, Any]
+
+
+# How long a commit whose outcome is unknown (an election under way) is tried again: a replica
+# set with electionTimeoutMillis 2000 has a new primary within a few seconds.
+COMMIT_RETRY_S = 12.0
 
 
 def utcnow() -> datetime:
@@ -68,6 +74,13 @@ class Store:
         except PyMongoError:
             return False
 
+    def primary(self) -> str | None:
+        """The replica-set primary the driver knows of now (`host:port`), without asking the server."""
+        for server in self.client.topology_description.server_descriptions().values():
+            if server.server_type == SERVER_TYPE.RSPrimary:
+                return f"{server.address[0]}:{server.address[1]}"
+        return None
+
     async def ensure_indexes(self) -> None:
         await self.outbox.create_index([("sent", ASCENDING), ("created_at", ASCENDING)])
         # Sent events are kept a week for inspection, then dropped.
@@ -91,6 +104,7 @@ class Store:
                 try:
                     async with await session.start_transaction():
                         result = await work(session)
+                        await self._commit(session)
                     self.on_commit(staged)
                     return result
                 except PyMongoError as exc:
@@ -100,6 +114,20 @@ class Store:
                 finally:
                     del self._staged[id(session)]
         raise AssertionError("unreachable")
+
+    async def _commit(self, session: AsyncClientSession) -> None:
+        """Commit, trying the commit again (not the work) while its outcome is unknown: an election
+        cut it, and the new primary answers whether it took. Bounded well below a request's patience."""
+        deadline = time.monotonic() + COMMIT_RETRY_S
+        while True:
+            try:
+                await session.commit_transaction()
+                return
+            except PyMongoError as exc:
+                if not exc.has_error_label("UnknownTransactionCommitResult") or time.monotonic() > deadline:
+                    raise
+                log.warning("transaction commit cut off (%s); committing again", exc)
+                await asyncio.sleep(0.25)
 
     async def add_to_outbox(self, events: Sequence[Event], session: AsyncClientSession) -> None:
         """Store `events` in the transaction of `session`. Within `transaction()` they are also

@@ -18,6 +18,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from louzhang.auth import generate_secret
+from louzhang.bus import broker_nodes
 from louzhang.mongod import initiate_replica_set, mongod_argv
 from louzhang.settings import ServiceSettings
 
@@ -123,7 +124,14 @@ class Supervisor:
     # ---- RabbitMQ --------------------------------------------------------
 
     async def ensure_rabbitmq(self) -> None:
-        url = urlsplit(self.settings.amqp_url)
+        nodes = [urlsplit(node) for node in broker_nodes(self.settings.amqp_url)]
+        if len(nodes) > 1:  # a cluster (`louzhang cluster up`): it is not ours to start
+            up = [f"{n.hostname}:{n.port or 5672}" for n in nodes if answers(n.hostname or "", n.port or 5672)]
+            if not up:
+                raise SystemExit("no node of LOUZHANG_AMQP_URL answers; start the cluster (`louzhang cluster up`)")
+            say(f"RabbitMQ answers at {', '.join(up)}")
+            return
+        url = nodes[0]
         host, port = url.hostname or "127.0.0.1", url.port or 5672
         if answers(host, port):
             say(f"RabbitMQ answers at {host}:{port}")
@@ -171,6 +179,13 @@ class Supervisor:
 
     async def ensure_mongo(self) -> None:
         url = self.settings.mongo_url
+        members = urlsplit(url).netloc.rsplit("@", 1)[-1].split(",")
+        if len(members) > 1:  # a replica set of its own (`louzhang cluster up`): not ours to start
+            hosts = [(m.rpartition(":")[0], int(m.rpartition(":")[2])) if ":" in m else (m, 27017) for m in members]
+            if not any(answers(host, port) for host, port in hosts):
+                raise SystemExit("no member of LOUZHANG_MONGO_URL answers; start them (`louzhang cluster up`)")
+            say(f"MongoDB replica set at {', '.join(members)}")
+            return
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 27017
         if answers(host, port) and await asyncio.to_thread(self._mongo_answers, f"mongodb://{host}:{port}/"):

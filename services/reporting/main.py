@@ -21,6 +21,7 @@ def create_app() -> FastAPI:
         title="Louzhang reporting",
         description="KPIs, breakdowns, exports and the dashboard, from events.",
         routers=[reports_router, exports_router, agenda_router, dashboard_router, workbench_api, workbench_router],
+        body_limits={"/issues/*/resolve": 16 * 1024 * 1024},  # 办结 with up to three photos
     )
     app.state.session_principal = session_principal  # the dashboard reads with the workbench's session
     return app

@@ -119,6 +119,7 @@ SNAPSHOT = {
     "overdue",
     "reopened",
     "seq",
+    "photos",
 }
 
 

@@ -113,6 +113,8 @@ def _reader(request: Request, intake: Intake) -> service.Reader:
 
 def _request_entry(intake: Intake, doc: dict[str, Any], full: bool) -> dict[str, Any]:
     entry = mapping.request_entry(doc, intake.directory.index)
+    if entry["media_url"] is None and doc.get("photos"):  # the result's photo, by its unguessable id
+        entry["media_url"] = f"{intake.settings.public_url.rstrip('/')}/photos/{doc['photos'][0]}"
     return entry if full else mapping.public_entry(entry, intake.settings.open311_public)
 
 

@@ -46,6 +46,9 @@ class Open311Route(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            wrong = await _other_jurisdiction(request)
+            if wrong is not None:
+                return _errors(request, 404, [wrong])
             try:
                 return await handler(request)
             except Open311Error as exc:
@@ -63,6 +66,22 @@ class Open311Route(APIRoute):
         return handle
 
 
+async def _other_jurisdiction(request: Request) -> str | None:
+    """Why a request names a jurisdiction this endpoint does not serve (GeoReport's 404), or None."""
+    given = request.query_params.get("jurisdiction_id")
+    if given is None and request.method == "POST":
+        try:  # the body is cached: the route parses it again
+            given = mapping.parse_form_body(await request.body(), request.headers.get("content-type")).get(
+                "jurisdiction_id"
+            )
+        except mapping.FormError:
+            return None  # the route answers for a body it cannot read
+    served = request.app.state.runtime.settings.open311_jurisdiction
+    if given in (None, "", served):
+        return None
+    return f"jurisdiction_id {given!r} is not served here: this endpoint serves {served!r}"
+
+
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 Runtime = Annotated[Intake, Depends(runtime)]
 
@@ -72,7 +91,9 @@ def _query(name: str, description: str) -> dict[str, Any]:
 
 
 # The query parameters, for the OpenAPI document only: they are read and checked by hand (above).
-JURISDICTION = _query("jurisdiction_id", "accepted and ignored (one jurisdiction)")
+JURISDICTION = _query(
+    "jurisdiction_id", "optional; when given, it must be LOUZHANG_OPEN311_JURISDICTION (else GeoReport's 404)"
+)
 API_KEY = _query(
     "api_key",
     "a system token (or the admin's): needed unless LOUZHANG_OPEN311_PUBLIC_READ=1; "

@@ -142,7 +142,6 @@ class Tokens:
         """The secret that signs a system client's callbacks, derived so that any service can compute it."""
         return hmac.new(self._secret.encode(), f"callback:{client}".encode(), hashlib.sha256).hexdigest()
 
-
     def follow_token(self, issue_id: str) -> str:
         """The reporter's capability for one issue (docs/reporter-page.md): the issue id and a
         192-bit HMAC of it under a key derived from the JWT secret, as one opaque base64url string.

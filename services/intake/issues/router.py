@@ -42,9 +42,7 @@ async def submit_issue(
     return created(intake, await _submit(body, request, who, intake, key))
 
 
-async def _submit(
-    body: IssueCreate, request: Request, who: Caller, intake: Intake, key: str | None
-) -> dict[str, Any]:
+async def _submit(body: IssueCreate, request: Request, who: Caller, intake: Intake, key: str | None) -> dict[str, Any]:
     index = intake.directory.require()
     if body.callback_url is not None:
         reason = await intake.outbound.check_submitted(str(body.callback_url))

@@ -82,7 +82,8 @@ def rated(issue: dict[str, Any]) -> bool:
 def refusal(issue: dict[str, Any]) -> tuple[str, str]:
     """Why the issue takes no rating now (title, text)."""
     if rated(issue):
-        return "已经评价过了", "这次办理结果已经评价过，感谢您的反馈。如果问题再次办结，您可以再评价一次。"
+        again = "问题已重新办理，再次办结后可以再评价。" if issue["status"] == "in_progress" else ""
+        return "已经评价过了", f"这次办理结果已经评价过，感谢您的反馈。{again}"
     if issue["status"] == "closed":
         return "已关闭", "这个问题已关闭，不再接受评价。"
     if issue["status"] == "rejected":

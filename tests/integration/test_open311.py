@@ -128,7 +128,7 @@ def test_post_names_the_building_several_ways(api: Api, key: str, building: dict
         assert r.status_code == 201, r.text
         if fmt == "json":
             [created] = r.json()
-            assert set(created) == {"service_request_id", "service_notice", "account_id"}
+            assert set(created) == {"service_request_id", "service_notice", "account_id", "follow_url"}
             assert created["account_id"] is None
         else:
             created = xmltodict.parse(r.content)["service_requests"]["request"]

@@ -20,6 +20,7 @@ from intake.bootstrap import Intake, runtime
 from intake.open311 import formats, mapping, service
 from intake.open311.formats import Format
 from intake.open311.mapping import NotFound, Open311Error
+from louzhang.follow import follow_url
 from louzhang.outage import is_outage
 from louzhang.store import utcnow
 
@@ -188,7 +189,8 @@ async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
     submission = mapping.form_to_issue(form, index)
     extra = {"open311": submission.location} if submission.location is not None else None
     doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=extra)
-    return _reply(f, "service_requests", [mapping.created_entry(doc)], status=201)
+    link = follow_url(intake.settings.public_url, intake.tokens, str(doc["_id"]))
+    return _reply(f, "service_requests", [mapping.created_entry(doc, link)], status=201)
 
 
 @router.get(

@@ -240,7 +240,10 @@ def answers(port: int, timeout: float = 1.0) -> bool:
 
 
 def port_free(port: int) -> bool:
+    """Whether nothing listens on the port (connections of a stopped node in TIME_WAIT do not count: the
+    engines bind with SO_REUSEADDR too)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
@@ -553,7 +556,7 @@ def shutdown_mongod(port: int) -> None:
 
     client = _direct(port, 2000)
     try:
-        client.admin.command({"shutdown": 1, "force": True})
+        client.admin.command({"shutdown": 1, "force": True, "timeoutSecs": 0})
     except PyMongoError:  # the connection drops as it goes, or it was not answering: SIGTERM follows
         pass
     finally:

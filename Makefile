@@ -41,7 +41,7 @@ test: install browser
 	$(PY) -m pytest -m "not cluster"
 
 # `louzhang cluster up|status|down` on the real engines (three RabbitMQ nodes, three mongod, free ports):
-# about 80 s here, most of it starting the nodes, so not in `make test`. CI runs it after the suite.
+# 55-80 s here, most of it starting the nodes, so not in `make test`. CI runs it after the suite.
 cluster-test: install
 	$(PY) -m pytest -m cluster tests/integration/test_cluster.py
 

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -21,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aio_pika
+import httpx
 import pytest
 from pymongo import MongoClient
 
 from louzhang.cluster import Layout, alive, rabbitmqctl
-from tests.support.servers import eventually
+from tests.support.directory import receivers_allow, small_directory
+from tests.support.servers import SERVICES, Stack, eventually
 
 pytestmark = pytest.mark.cluster
 
@@ -189,6 +192,86 @@ def test_a_majority_write_succeeds_and_reaches_every_member(cluster: Up) -> None
             eventually(lambda m=member: m["cluster_test"]["writes"].find_one({"_id": marker}), what=f"on {port}")
         finally:
             member.close()
+
+
+def submit_until_taken(stack: Stack, token: str, title: str, deadline_s: float = 30.0) -> tuple[str, float]:
+    """POST an issue (the same Idempotency-Key each try) until a 201; its id and how long it was refused."""
+    body = {"building_id": "B1", "service_code": "talent", "title": title, "description": title}
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(8)}
+    began = time.monotonic()
+    while time.monotonic() - began < deadline_s:
+        with contextlib.suppress(httpx.HTTPError):
+            r = httpx.post(f"{stack.url('intake')}/v1/issues", json=body, headers=headers, timeout=10)
+            if r.status_code == 201:
+                return str(r.json()["id"]), time.monotonic() - began
+        time.sleep(0.1)
+    raise AssertionError(f"{title}: refused for {deadline_s} s")
+
+
+def test_the_stack_rides_the_loss_of_its_broker_node_and_of_the_primary(cluster: Up) -> None:
+    amqp_url, mongo_url = (line.split("=", 1)[1] for line in expected_lines(cluster))
+    stack = Stack(
+        mongo_url=mongo_url,
+        amqp_url=amqp_url,
+        extra_env={"LOUZHANG_RATE_LIMIT_PER_MIN": "0", "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()},
+    )
+    stack.start()
+    try:
+        r = httpx.put(
+            f"{stack.url('routing')}/v1/directory",
+            json=small_directory(),
+            headers={"Authorization": f"Bearer {stack.admin_token}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        for name in SERVICES:
+            eventually(lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=name)
+        officer = httpx.post(
+            f"{stack.url('routing')}/v1/tokens",
+            json={"kind": "staff", "subject": "S06"},
+            headers={"Authorization": f"Bearer {stack.admin_token}"},
+        ).json()["token"]
+
+        def delivered(issue_id: str) -> bool:
+            items = httpx.get(f"{stack.url('notify')}/v1/inbox", headers={"Authorization": f"Bearer {officer}"})
+            return any(i["issue_id"] == issue_id for i in items.json()["items"])
+
+        # The broker node intake is connected to dies (SIGKILL): intake moves to another and goes on.
+        node = httpx.get(f"{stack.url('intake')}/readyz").json()["broker_node"]
+        [victim] = [n for n in cluster.state()["rabbit"] if f"127.0.0.1:{n['port']}" == node]
+        for pid in (victim["pid"], victim["wrapper_pid"]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        issue_id, refused_s = submit_until_taken(stack, stack.admin_token, "节点故障中提交")
+        print(f"broker node {node} killed: submissions refused for {refused_s:.1f} s", file=sys.stderr)
+        eventually(lambda: delivered(issue_id), timeout=60, what="in the inbox after the broker node died")
+        moved = eventually(
+            lambda: (n := httpx.get(f"{stack.url('intake')}/readyz").json()["broker_node"]) != node and n,
+            timeout=30,
+            what="intake on another node",
+        )
+        assert moved in [f"127.0.0.1:{p}" for p in cluster.amqp]
+
+        # The primary dies (SIGKILL) while an issue is submitted: stored once, and it reaches the inbox.
+        primary = httpx.get(f"{stack.url('intake')}/readyz").json()["mongo_primary"]
+        [member] = [m for m in cluster.state()["mongo"] if f"127.0.0.1:{m['port']}" == primary]
+        os.kill(member["pid"], signal.SIGKILL)
+        issue_id, refused_s = submit_until_taken(stack, stack.admin_token, "主节点故障中提交")
+        print(f"mongod primary {primary} killed: submissions refused for {refused_s:.1f} s", file=sys.stderr)
+        eventually(lambda: delivered(issue_id), timeout=60, what="in the inbox after the primary died")
+        stored = stack.database()["intake_issues"].count_documents({"title": "主节点故障中提交"})
+        assert stored == 1
+        assert eventually(
+            lambda: (
+                (p := httpx.get(f"{stack.url('intake')}/readyz").json()["mongo_primary"]) not in (None, primary) and p
+            ),
+            timeout=30,
+            what="a new primary",
+        )
+    finally:
+        stack.stop()
+        with contextlib.suppress(Exception):
+            stack.drop()
 
 
 def test_down_stops_every_process_and_removes_the_folder(cluster: Up) -> None:

@@ -218,6 +218,8 @@ async def revoke_sessions(staff_id: str, _: Admin, reporting: Runtime) -> Respon
 
 
 def name_of(reporting: Reporting, staff_id: str) -> str:
+    if staff_id == "reporter":  # 回访 given on the reporter's page
+        return "报告人"
     index = reporting.directory.index
     return index.staff_name(staff_id) if index else staff_id
 

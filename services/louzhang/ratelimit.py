@@ -13,7 +13,6 @@ of the others; with the database down each process goes on counting alone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -29,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from louzhang.auth import InvalidToken
-from louzhang.outage import is_outage
+from louzhang.loops import run_forever
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +123,11 @@ class Budget:
         raise AssertionError("unreachable")
 
     async def run(self, every_s: float = 0.5) -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await self.sync()
-            except Exception as exc:
-                if not is_outage(exc):
-                    log.exception("sharing the rate-limit counts failed")
+        async def step() -> int:
+            await self.sync()
+            return 0
+
+        await run_forever(step, name="sharing the rate-limit counts", idle_s=every_s)
 
 
 class RateLimit:

@@ -6,12 +6,12 @@ the copy lives in the database and every replica refreshes its memory from it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from louzhang.directory import Directory, DirectoryIndex
 from louzhang.events import DirectoryUpdated, Event
-from louzhang.outage import Unavailable, is_outage
+from louzhang.loops import run_forever
+from louzhang.outage import Unavailable
 from louzhang.store import Store, keep_newest, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,12 @@ class DirectoryReplica:
 
     async def follow(self, every_s: float = 1.0) -> None:
         """Pick up versions another replica of this service received."""
-        while True:
-            try:
-                await self.refresh()
-            except Exception as exc:
-                if not is_outage(exc):
-                    log.exception("directory refresh failed")
-            await asyncio.sleep(every_s)
+
+        async def step() -> int:
+            await self.refresh()
+            return 0
+
+        await run_forever(step, name="directory refresh", idle_s=every_s)
 
     def require(self) -> DirectoryIndex:
         if self.index is None:

@@ -18,6 +18,7 @@ from functools import partial
 
 from louzhang.auth import Tokens
 from louzhang.events import Event, TokenRevoked, TokenSeen, new_event
+from louzhang.loops import run_forever
 from louzhang.outage import is_outage
 from louzhang.store import Store, keep_newest, utcnow
 
@@ -58,13 +59,12 @@ class Revocations:
 
     async def follow(self, every_s: float = 1.0) -> None:
         """Pick up snapshots another replica of this service received."""
-        while True:
-            try:
-                await self.refresh()
-            except Exception as exc:
-                if not is_outage(exc):
-                    log.exception("reloading revoked tokens failed")
-            await asyncio.sleep(every_s)
+
+        async def step() -> int:
+            await self.refresh()
+            return 0
+
+        await run_forever(step, name="revoked tokens reload", idle_s=every_s)
 
 
 async def report_sightings(store: Store, tokens: Tokens, source: str, every_s: float = 1.0) -> None:

@@ -21,23 +21,14 @@ from starlette.datastructures import UploadFile
 from louzhang.auth import Admin, Principal
 from louzhang.events import SigninLink, new_event
 from reporting.bootstrap import Reporting, runtime
+from reporting.dashboard.page import POLICY as DASHBOARD_POLICY
 from reporting.workbench import views
 from reporting.workbench.sessions import Session, safe_next
 
 HERE = Path(__file__).resolve().parent
 COOKIE = "louzhang_session"
-POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+# The dashboard's policy, with forms posting to this origin.
+POLICY = DASHBOARD_POLICY.replace("form-action 'none'", "form-action 'self'")
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",

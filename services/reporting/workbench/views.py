@@ -215,6 +215,7 @@ def said(text: str | None, lang: str = "zh") -> str:
 EN: dict[str, str] = {
     # the frame
     "楼长工作台": "Louzhang workbench",
+    "brand|楼长工作台": "Louzhang",  # the header's, on a phone's width
     "退出": "Sign out",
     "返回我的工作": "Back to my work",
     "、": ", ",

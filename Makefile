@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install browser run test unit lint bench chaos clean
+.PHONY: install browser run test unit cluster-test lint bench chaos clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ browser:
 	fi
 
 test: install browser
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not cluster"
+
+# `louzhang cluster up|status|down` on the real engines (three RabbitMQ nodes, three mongod, free ports):
+# 55-80 s here, most of it starting the nodes, so not in `make test`. CI runs it after the suite.
+cluster-test: install
+	$(PY) -m pytest -m cluster tests/integration/test_cluster.py
 
 unit: install
 	$(PY) -m pytest tests/unit

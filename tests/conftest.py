@@ -31,6 +31,13 @@ TEST_ENV = {
 }
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "cluster: starts a local RabbitMQ cluster and MongoDB replica set (`make cluster-test`, not `make test`)",
+    )
+
+
 @pytest.fixture(scope="session")
 def mongod() -> Iterator[Mongod]:
     server = Mongod()

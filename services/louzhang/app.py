@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from fnmatch import fnmatch
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -39,7 +40,11 @@ class BodyLimit:
         self.larger = larger or {}
 
     def limit_for(self, path: str) -> int:
-        return next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.default)
+        """The limit of the first key that is a prefix of `path` (or, with `*`, matches it as a glob)."""
+        return next(
+            (n for key, n in self.larger.items() if (fnmatch(path, key) if "*" in key else path.startswith(key))),
+            self.default,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

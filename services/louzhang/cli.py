@@ -20,6 +20,10 @@ staff_app = typer.Typer(help="Staff on the workbench.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 dead_app = typer.Typer(help="Dead-letter queues: parked messages.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead")
+cluster_app = typer.Typer(
+    help="A local 3-node RabbitMQ cluster and 3-member MongoDB replica set (docs/cluster.md).", no_args_is_help=True
+)
+app.add_typer(cluster_app, name="cluster")
 
 RoutingUrl = Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL", help="routing's base URL")]
 
@@ -404,6 +408,84 @@ def dead_replay(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--queue") from exc
     typer.echo(f"replayed {moved} message(s)")
+
+
+ClusterRoot = Annotated[Path, typer.Option(help="the cluster's folder: state.json, data and logs")]
+
+
+def _three_ports(text: str | None, option: str) -> tuple[int, int, int] | None:
+    from louzhang.cluster import parse_ports
+
+    try:
+        return None if text is None else parse_ports(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+@cluster_app.command("up")
+def cluster_up(
+    root: ClusterRoot = Path("data/cluster"),
+    amqp_ports: Annotated[str | None, typer.Option(help="the nodes' AMQP ports [default: 5681,5682,5683]")] = None,
+    dist_ports: Annotated[
+        str | None, typer.Option(help="their Erlang distribution ports [default: AMQP + 20000]")
+    ] = None,
+    mongo_ports: Annotated[str | None, typer.Option(help="the mongod ports [default: 27031,27032,27033]")] = None,
+    name: Annotated[str | None, typer.Option(help="node names <name>1@localhost…; the replica set's name")] = None,
+    timeout: Annotated[float, typer.Option(min=10, help="seconds to wait for all six nodes")] = 240.0,
+) -> None:
+    """Start the cluster (whatever of it is not running), wait until all six nodes answer, then print
+    LOUZHANG_AMQP_URL=... and LOUZHANG_MONGO_URL=... (logs go to stderr). The nodes keep running."""
+    from louzhang import cluster
+
+    amqp = _three_ports(amqp_ports, "--amqp-ports")
+    dist = _three_ports(dist_ports, "--dist-ports")
+    mongo = _three_ports(mongo_ports, "--mongo-ports")
+    try:
+        lines = cluster.up(
+            root.resolve(), name=name, amqp_ports=amqp, dist_ports=dist, mongo_ports=mongo, timeout_s=timeout
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except cluster.ClusterError as exc:
+        typer.echo(f"cluster up: {exc}", err=True)
+        typer.echo(f"what started is recorded in {root}: `louzhang cluster down --root {root}` stops it", err=True)
+        raise typer.Exit(1) from exc
+    for line in lines:
+        typer.echo(line)
+
+
+@cluster_app.command("status")
+def cluster_status(root: ClusterRoot = Path("data/cluster")) -> None:
+    """One line a node: `rabbitmq <node> <host:port> pid=<N> <running|stopped>` or
+    `mongodb <host:port> pid=<N> <PRIMARY|SECONDARY|down>`; exit code 1 when nothing is up."""
+    from louzhang import cluster
+
+    try:
+        lines, any_up = cluster.status(root.resolve())
+    except cluster.ClusterError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    for line in lines:
+        typer.echo(line)
+    if not any_up:
+        typer.echo(f"no cluster node is up ({root})", err=True)
+        raise typer.Exit(1)
+
+
+@cluster_app.command("down")
+def cluster_down(
+    root: ClusterRoot = Path("data/cluster"),
+    keep_data: Annotated[bool, typer.Option("--keep-data", help="keep the data (a later `up` resumes it)")] = False,
+) -> None:
+    """Stop the nodes `up` started, by PID, and remove the cluster's folder (unless --keep-data)."""
+    from louzhang import cluster
+
+    try:
+        if not cluster.down(root.resolve(), keep_data=keep_data):
+            typer.echo(f"no cluster recorded in {root}: nothing to stop", err=True)
+    except cluster.ClusterError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
 
 
 if __name__ == "__main__":

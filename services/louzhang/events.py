@@ -117,6 +117,8 @@ class WorkOrderChanged(_Data):
     level_name: str | None = None
     # On a transfer: who held the order before (told, inbox only, that it moved on).
     previous_assignees: list[str] = []
+    # Photos of the result (ids; `{LOUZHANG_PUBLIC_URL}/photos/<id>` shows one).
+    photos: list[str] = []
     # On 督办: how late the order is, in its SLA calendar's hours (working hours on the working one).
     overdue_hours: int | None = None
     # Where the submitting system wants status changes, and who it is (its signing secret).

@@ -34,17 +34,21 @@ def embedded_mongod() -> Path:
     return path
 
 
-def mongod_argv(dbpath: Path, port: int, logpath: Path) -> list[str]:
-    """A one-node replica set `rs0` on loopback, in the foreground (so that a supervisor can restart it)."""
+def mongod_argv(
+    dbpath: Path, port: int, logpath: Path, *, replica_set: str = "rs0", cache_gb: float | None = None
+) -> list[str]:
+    """A member of replica set `replica_set` (a one-node `rs0` unless told) on loopback, in the foreground
+    (so that a supervisor can restart it); `cache_gb` caps WiredTiger's cache (default: half the RAM)."""
     return [
         str(embedded_mongod()),
         "--dbpath", str(dbpath),
         "--port", str(port),
         "--bind_ip", "127.0.0.1",
-        "--replSet", "rs0",
+        "--replSet", replica_set,
         "--logpath", str(logpath),
         "--logappend",
         "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_S}",
+        *(["--wiredTigerCacheSizeGB", str(cache_gb)] if cache_gb is not None else []),
     ]  # fmt: skip
 
 

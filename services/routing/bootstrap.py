@@ -18,6 +18,7 @@ from routing.settings import RoutingSettings
 from routing.sla.calendar import WorkingCalendar
 from routing.sla.fallback import CalendarStatus
 from routing.tokens.service import TokenRegistry
+from routing.workorders.photos import Photos
 from routing.workorders.service import WorkOrders
 from routing.workorders.timers import Timers
 
@@ -38,7 +39,10 @@ class Routing(Runtime):
                 f"{exc}: refusing to start (the working calendar: LOUZHANG_WORK_HOURS, LOUZHANG_HOLIDAYS_FILE)"
             ) from exc
         self.timers = Timers(self.store, lease=timedelta(seconds=settings.timer_lease_s))
-        self.workorders = WorkOrders(self.store, self.directory, calendar, self.timers, autoclose=settings.autoclose)
+        photos = Photos(self.store, settings.photo_max_bytes)
+        self.workorders = WorkOrders(
+            self.store, self.directory, calendar, self.timers, photos, autoclose=settings.autoclose
+        )
         self.calendar = CalendarStatus(calendar, self.workorders.calendar_fallback)
         self.calendar.refresh_gauge()
         self.enterprises = Enterprises(self.store)

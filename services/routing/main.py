@@ -11,12 +11,15 @@ def create_app() -> FastAPI:
     from routing.directory.router import router as directory_router
     from routing.enterprises.router import router as enterprises_router
     from routing.tokens.router import router as tokens_router
+    from routing.workorders.router import photos_router
     from routing.workorders.router import router as workorders_router
 
+    settings = RoutingSettings()
     return create_service_app(
-        Routing(RoutingSettings()),
+        Routing(settings),
         title="Louzhang routing",
         description="The directory (grid, buildings, staff, services), dispatch, escalation and work orders.",
-        routers=[directory_router, enterprises_router, tokens_router, workorders_router],
-        body_limits={"/v1/enterprises": 20 * 1024 * 1024},
+        routers=[directory_router, enterprises_router, tokens_router, workorders_router, photos_router],
+        # A photo, and the multipart envelope around it.
+        body_limits={"/v1/enterprises": 20 * 1024 * 1024, "/v1/workorders/*/photos": settings.photo_max_bytes + 65536},
     )

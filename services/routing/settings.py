@@ -16,6 +16,8 @@ class RoutingSettings(ServiceSettings):
     autoclose: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     # How long a claimed timer stays another replica's before it may be claimed again.
     timer_lease_s: float = Field(default=15.0, gt=0)
+    # The largest photo of a result (办结) taken, in bytes.
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
 
     @field_validator("holidays_file", mode="before")
     @classmethod

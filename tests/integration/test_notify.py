@@ -131,7 +131,7 @@ def test_failing_endpoint_gets_exactly_the_configured_attempts(api: Api, endpoin
 
 
 def test_robot_errcode_is_a_failure_that_is_retried(api: Api, endpoints: Endpoints) -> None:
-    endpoints.scripts["/cgi-bin/webhook/send"].replies.append(
+    endpoints.scripts["/cgi-bin/webhook/send"].for_robot["wecom-S05"].append(
         (200, {"errcode": 45009, "errmsg": "api freq out of limit"})
     )
     issue_id = submit(api)

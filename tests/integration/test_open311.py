@@ -128,7 +128,7 @@ def test_post_names_the_building_several_ways(api: Api, key: str, building: dict
         assert r.status_code == 201, r.text
         if fmt == "json":
             [created] = r.json()
-            assert set(created) == {"service_request_id", "service_notice", "account_id"}
+            assert set(created) == {"service_request_id", "service_notice", "account_id", "follow_url"}
             assert created["account_id"] is None
         else:
             created = xmltodict.parse(r.content)["service_requests"]["request"]
@@ -382,3 +382,26 @@ def test_an_unknown_public_field_stops_intake_at_startup(api: Api) -> None:
     assert code != 0
     log = api.stack.log(label)
     assert "LOUZHANG_OPEN311_PUBLIC_FIELDS: unknown field 'reporter'" in log, log
+
+
+def test_one_jurisdiction_is_served_and_any_other_is_the_specs_404(api: Api) -> None:
+    key = api.token_for("system", "jurisdiction-client")
+    base = root(api)
+    for served in (None, "", "putuo.sh.cn"):
+        params = {} if served is None else {"jurisdiction_id": served}
+        assert httpx.get(f"{base}/services.json", params=params).status_code == 200, served
+    expected = [
+        {"code": 404, "description": "jurisdiction_id 'beijing' is not served here: this endpoint serves 'putuo.sh.cn'"}
+    ]
+    for path in ("services.json", "services/talent.json", "discovery.json"):
+        r = httpx.get(f"{base}/{path}", params={"jurisdiction_id": "beijing"})
+        assert (r.status_code, r.json()) == (404, expected), path
+    r = httpx.get(f"{base}/requests.json", params={"jurisdiction_id": "beijing", "api_key": key})
+    assert (r.status_code, r.json()) == (404, expected)
+    before = api.stack.database()["intake_issues"].count_documents({})
+    r = post(api, {**FORM, "api_key": key, "jurisdiction_id": "beijing"})
+    assert (r.status_code, r.json()) == (404, expected)
+    assert api.stack.database()["intake_issues"].count_documents({}) == before  # nothing stored
+    xml = httpx.get(f"{base}/services.xml", params={"jurisdiction_id": "beijing"})
+    assert xml.status_code == 404 and "<code>404</code>" in xml.text
+    assert post(api, {**FORM, "api_key": key, "jurisdiction_id": "putuo.sh.cn"}).status_code == 201

@@ -23,6 +23,7 @@ from notify.inbox.service import Inbox
 from notify.settings import NotifySettings
 from routing.directory.service import DirectoryVersions
 from routing.sla.calendar import WorkingCalendar
+from routing.workorders.photos import Photos
 from routing.workorders.service import WorkOrders
 from routing.workorders.timers import Timers
 from tests.support.directory import small_directory
@@ -55,6 +56,7 @@ async def workorders(store: Store) -> WorkOrders:
         directory,
         WorkingCalendar.from_config("09:00-17:00"),
         Timers(store),
+        Photos(store, max_bytes=1024),
         autoclose=timedelta(days=7),
     )
     await orders.ensure_indexes()

@@ -96,7 +96,7 @@ def test_the_rate_limit_is_shared_by_the_replicas_of_a_service(api: Api) -> None
 def test_secrets_and_tokens_never_reach_the_logs(api: Api, endpoints: Any) -> None:
     staff_token = api.token_for("staff", "S05")
     # Everything that handles secrets: every channel of S05 (one of them failing), a forged and a real token.
-    endpoints.scripts["/cgi-bin/webhook/send"].replies.append((500, {"errcode": -1}))
+    endpoints.scripts["/cgi-bin/webhook/send"].for_robot["wecom-S05"].append((500, {"errcode": -1}))
     body = {"building_id": "B1", "service_code": "quick-urgent", "title": "日志检查", "description": "secrets"}
     issue_id = api.post("intake", "/v1/issues", json=body).json()["id"]
 

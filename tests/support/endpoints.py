@@ -33,9 +33,11 @@ class Received:
 
 @dataclass
 class Script:
-    """How an endpoint answers: the next replies in order, then `default`."""
+    """How an endpoint answers: the next replies in order (first those scripted for the robot named by
+    the request's `key` or `access_token`), then `default`."""
 
     replies: list[tuple[int, Any]] = field(default_factory=list)
+    for_robot: dict[str, list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
     default: tuple[int, Any] = (200, {"errcode": 0, "errmsg": "ok"})
     delay_s: float = 0.0
 
@@ -58,7 +60,11 @@ class Endpoints:
                         Received(parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
                     )
                     script = outer.scripts[parts.path]
-                    status, reply = script.replies.pop(0) if script.replies else script.default
+                    mine = script.for_robot.get(query.get("key") or query.get("access_token") or "")
+                    if mine:
+                        status, reply = mine.pop(0)
+                    else:
+                        status, reply = script.replies.pop(0) if script.replies else script.default
                 if script.delay_s:
                     time.sleep(script.delay_s)
                 payload = json.dumps(reply).encode()

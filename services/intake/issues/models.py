@@ -79,6 +79,15 @@ class IssueRead(BaseModel):
     timeline: list[TimelineEntry] = []
 
 
+class IssueCreated(IssueRead):
+    """The answer to a submission: the issue, and the reporter's link (回访 page)."""
+
+    follow_url: str = Field(
+        description="The reporter's page: progress, the result, and 回访 once resolved. A capability: "
+        "hand it to the reporter only."
+    )
+
+
 class IssuePage(BaseModel):
     items: list[IssueRead]
     next_cursor: str | None

@@ -7,10 +7,11 @@ from fastapi.exceptions import RequestValidationError
 
 from intake.bootstrap import Intake, runtime
 from intake.issues.idempotency import Conflict
-from intake.issues.models import FeedbackCreate, IssueCreate, IssuePage, IssueRead, Status
+from intake.issues.models import FeedbackCreate, IssueCreate, IssueCreated, IssuePage, IssueRead, Status
 from intake.issues.service import NotResolved, may_give_feedback, to_read
 from louzhang.auth import Caller
 from louzhang.bodies import parse_body
+from louzhang.follow import follow_url
 
 router = APIRouter(prefix="/v1/issues", tags=["issues"])
 Runtime = Annotated[Intake, Depends(runtime)]
@@ -28,10 +29,20 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=201, response_model=IssueRead, summary="Submit an issue")
+def created(intake: Intake, doc: dict[str, Any]) -> dict[str, Any]:
+    """The issue as submitted, with the reporter's link (the same on every replay: it is derived)."""
+    issue = to_read(doc)
+    return {**issue, "follow_url": follow_url(intake.settings.public_url, intake.tokens, issue["id"])}
+
+
+@router.post("", status_code=201, response_model=IssueCreated, summary="Submit an issue")
 async def submit_issue(
     body: IssueCreate, request: Request, who: Caller, intake: Runtime, key: IdempotencyKey = None
 ) -> dict[str, Any]:
+    return created(intake, await _submit(body, request, who, intake, key))
+
+
+async def _submit(body: IssueCreate, request: Request, who: Caller, intake: Intake, key: str | None) -> dict[str, Any]:
     index = intake.directory.require()
     if body.callback_url is not None:
         reason = await intake.outbound.check_submitted(str(body.callback_url))
@@ -39,7 +50,7 @@ async def submit_issue(
             problem = {"loc": ["body", "callback_url"], "msg": f"callback_url refused: {reason}", "type": "url_refused"}
             raise RequestValidationError([problem])
     if key is None:
-        return to_read(await intake.issues.submit(who, body, index, intake.directory.version))
+        return await intake.issues.submit(who, body, index, intake.directory.version)
     try:
         claim, ref = await intake.issues.keys.claim(who, key, await request.json())
     except Conflict as exc:
@@ -48,13 +59,24 @@ async def submit_issue(
         doc = await intake.issues.get(ref, who, index)
         if doc is None:
             raise HTTPException(404, f"no issue {ref!r}")
-        return to_read(doc)
+        return doc
     try:
         doc = await intake.issues.submit(who, body, index, intake.directory.version, idempotency_record=ref)
     except BaseException:
         await intake.issues.keys.release(ref)
         raise
-    return to_read(doc)
+    return doc
+
+
+FollowToken = Annotated[
+    str | None,
+    Header(
+        alias="X-Louzhang-Follow-Token",
+        max_length=200,
+        description="Admin only: the reporter's link token for this issue; the feedback is then the reporter's "
+        "(timeline actor `reporter`). The reporter's page sends it.",
+    ),
+]
 
 
 @router.post(
@@ -62,7 +84,9 @@ async def submit_issue(
     response_model=IssueRead,
     summary="回访: satisfied or basically satisfied closes a resolved issue, dissatisfied reopens it",
 )
-async def give_feedback(issue_id: str, request: Request, who: Caller, intake: Runtime) -> dict[str, Any]:
+async def give_feedback(
+    issue_id: str, request: Request, who: Caller, intake: Runtime, follow_token: FollowToken = None
+) -> dict[str, Any]:
     """Checked in the contract's order: 401, 404, 403, 422, 409."""
     index = intake.directory.index
     doc = await intake.issues.get(issue_id, who, index)
@@ -70,9 +94,18 @@ async def give_feedback(issue_id: str, request: Request, who: Caller, intake: Ru
         raise HTTPException(404, f"no issue {issue_id!r}")
     if not may_give_feedback(who, doc, index):
         raise HTTPException(403, "feedback comes from the submitting system, staff in scope or an admin")
+    actor = who.subject
+    if follow_token is not None:
+        # The reporter's page (reporting) relays the reporter's verdict: recorded as `reporter`
+        # only for the admin, and only with the link's own token for this very issue.
+        if not who.is_admin:
+            raise HTTPException(403, "only the admin may relay a reporter's feedback (X-Louzhang-Follow-Token)")
+        if intake.tokens.followed_issue(follow_token) != issue_id:
+            raise HTTPException(403, "X-Louzhang-Follow-Token does not open this issue")
+        actor = "reporter"
     verdict = parse_body(FeedbackCreate, await request.body())
     try:
-        return to_read(await intake.issues.feedback(doc, who, verdict))
+        return to_read(await intake.issues.feedback(doc, who, verdict, actor=actor))
     except NotResolved as exc:
         raise HTTPException(409, str(exc)) from exc
 

@@ -119,6 +119,7 @@ SNAPSHOT = {
     "overdue",
     "reopened",
     "seq",
+    "photos",
 }
 
 
@@ -330,9 +331,11 @@ class Issues:
             # In order: a later step of one issue in the same batch must find the earlier applied.
             await self.issues.bulk_write(writes, ordered=True)
 
-    async def feedback(self, doc: Doc, who: Principal, verdict: FeedbackCreate) -> Doc:
+    async def feedback(self, doc: Doc, who: Principal, verdict: FeedbackCreate, *, actor: str | None = None) -> Doc:
         """Record 回访 on a resolved issue with its `issue.feedback` event; the status moves at
-        once (closed, or in progress again) and routing's events confirm it."""
+        once (closed, or in progress again) and routing's events confirm it. `actor`: who it is
+        recorded as (the caller's subject by default; `reporter` from the reporter's page)."""
+        by = actor or who.subject
         if doc["status"] != "resolved":
             raise NotResolved(f"feedback is taken on resolved issues; this one is {doc['status']}")
         now = _now_ms()
@@ -344,17 +347,17 @@ class Issues:
                 issue_id=str(doc["_id"]),
                 satisfaction=verdict.satisfaction,
                 comment=verdict.comment,
-                actor=who.subject,
+                actor=by,
                 time=now,
             ),
         )
         reopen = verdict.satisfaction == "dissatisfied"
         note = SATISFACTION[verdict.satisfaction] + (f"：{verdict.comment}" if verdict.comment else "")
-        entry = {"type": "feedback", "time": now, "actor": who.subject, "note": note, "event_id": event.id}
+        entry = {"type": "feedback", "time": now, "actor": by, "note": note, "event_id": event.id}
         change: Doc = {
             "$set": {
                 "status": "in_progress" if reopen else "closed",
-                "feedback": {**verdict.model_dump(), "time": now, "by": who.subject},
+                "feedback": {**verdict.model_dump(), "time": now, "by": by},
             },
             "$push": {"timeline": entry},
         }

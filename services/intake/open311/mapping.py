@@ -241,9 +241,13 @@ def public_entry(entry: Doc, fields: Iterable[str]) -> Doc:
     return {key: value for key, value in entry.items() if key in shown}
 
 
-def created_entry(doc: Doc) -> Doc:
-    """The answer to POST requests: the request exists at once, so its id is known (no token step)."""
-    return {"service_request_id": str(doc["_id"]), "service_notice": SERVICE_NOTICE, "account_id": None}
+def created_entry(doc: Doc, follow_url: str | None = None) -> Doc:
+    """The answer to POST requests: the request exists at once, so its id is known (no token step).
+    `follow_url` (an addition to GeoReport's fields): the reporter's page of the request."""
+    entry: Doc = {"service_request_id": str(doc["_id"]), "service_notice": SERVICE_NOTICE, "account_id": None}
+    if follow_url is not None:
+        entry["follow_url"] = follow_url
+    return entry
 
 
 def token_entry(doc: Doc) -> Doc:

@@ -20,6 +20,7 @@ from intake.bootstrap import Intake, runtime
 from intake.open311 import formats, mapping, service
 from intake.open311.formats import Format
 from intake.open311.mapping import NotFound, Open311Error
+from louzhang.follow import follow_url
 from louzhang.outage import is_outage
 from louzhang.store import utcnow
 
@@ -46,6 +47,9 @@ class Open311Route(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            wrong = await _other_jurisdiction(request)
+            if wrong is not None:
+                return _errors(request, 404, [wrong])
             try:
                 return await handler(request)
             except Open311Error as exc:
@@ -63,6 +67,22 @@ class Open311Route(APIRoute):
         return handle
 
 
+async def _other_jurisdiction(request: Request) -> str | None:
+    """Why a request names a jurisdiction this endpoint does not serve (GeoReport's 404), or None."""
+    given = request.query_params.get("jurisdiction_id")
+    if given is None and request.method == "POST":
+        try:  # the body is cached: the route parses it again
+            given = mapping.parse_form_body(await request.body(), request.headers.get("content-type")).get(
+                "jurisdiction_id"
+            )
+        except mapping.FormError:
+            return None  # the route answers for a body it cannot read
+    served = request.app.state.runtime.settings.open311_jurisdiction
+    if given in (None, "", served):
+        return None
+    return f"jurisdiction_id {given!r} is not served here: this endpoint serves {served!r}"
+
+
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 Runtime = Annotated[Intake, Depends(runtime)]
 
@@ -72,7 +92,9 @@ def _query(name: str, description: str) -> dict[str, Any]:
 
 
 # The query parameters, for the OpenAPI document only: they are read and checked by hand (above).
-JURISDICTION = _query("jurisdiction_id", "accepted and ignored (one jurisdiction)")
+JURISDICTION = _query(
+    "jurisdiction_id", "optional; when given, it must be LOUZHANG_OPEN311_JURISDICTION (else GeoReport's 404)"
+)
 API_KEY = _query(
     "api_key",
     "a system token (or the admin's): needed unless LOUZHANG_OPEN311_PUBLIC_READ=1; "
@@ -113,6 +135,8 @@ def _reader(request: Request, intake: Intake) -> service.Reader:
 
 def _request_entry(intake: Intake, doc: dict[str, Any], full: bool) -> dict[str, Any]:
     entry = mapping.request_entry(doc, intake.directory.index)
+    if entry["media_url"] is None and doc.get("photos"):  # the result's photo, by its unguessable id
+        entry["media_url"] = f"{intake.settings.public_url.rstrip('/')}/photos/{doc['photos'][0]}"
     return entry if full else mapping.public_entry(entry, intake.settings.open311_public)
 
 
@@ -165,7 +189,8 @@ async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
     submission = mapping.form_to_issue(form, index)
     extra = {"open311": submission.location} if submission.location is not None else None
     doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=extra)
-    return _reply(f, "service_requests", [mapping.created_entry(doc)], status=201)
+    link = follow_url(intake.settings.public_url, intake.tokens, str(doc["_id"]))
+    return _reply(f, "service_requests", [mapping.created_entry(doc, link)], status=201)
 
 
 @router.get(

@@ -52,8 +52,9 @@ def plan(event: str, change: WorkOrderChanged, staff: dict[str, dict[str, Any]],
     return planned
 
 
-def issue_view(change: WorkOrderChanged) -> dict[str, Any]:
-    """The issue as webhooks and callbacks see it."""
+def issue_view(change: WorkOrderChanged, follow_url: str | None = None) -> dict[str, Any]:
+    """The issue as webhooks and callbacks see it. `follow_url` (the reporter's page) is given for
+    callbacks alone: staff, who are judged by the 回访, never get the link to rate themselves."""
     view = change.model_dump(
         mode="json",
         exclude={
@@ -67,7 +68,10 @@ def issue_view(change: WorkOrderChanged) -> dict[str, Any]:
             "previous_assignees",
         },
     )
-    return {"id": change.issue_id, **view, "updated_at": change.model_dump(mode="json")["time"], "actor": change.actor}
+    out = {"id": change.issue_id, **view, "updated_at": change.model_dump(mode="json")["time"], "actor": change.actor}
+    if follow_url is not None:
+        out["follow_url"] = follow_url
+    return out
 
 
 def retry_delay(attempts: int, backoff_s: float, rng: random.Random | None = None) -> float:

@@ -25,6 +25,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from louzhang.auth import Tokens
 from louzhang.events import Event, NotificationOutcome, WorkOrderChanged, new_event
+from louzhang.follow import follow_url
 from louzhang.loops import run_forever
 from louzhang.store import Store, utcnow
 from louzhang.urls import OutboundGuard, Refused
@@ -145,6 +146,7 @@ class Deliveries:
         # Robots post to a whole group: phones masked there.
         group = compose(event.name, change, index, self.settings.public_url, group=True)
         view = issue_view(change)
+        callback_view = issue_view(change, follow_url(self.settings.public_url, self.tokens, change.issue_id))
         docs: list[Doc] = []
         items: list[Doc] = []
         for p in planned:
@@ -174,7 +176,7 @@ class Deliveries:
                     lease_until=now,
                     payload={
                         "event": event.name,
-                        "issue": view,
+                        "issue": callback_view if p.channel == "callback" else view,
                         "recipient": p.recipient,
                         "level": change.escalation_level,
                     },

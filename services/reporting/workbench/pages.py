@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Re
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
 from louzhang.auth import Admin, Principal
 from louzhang.events import SigninLink, new_event
@@ -420,6 +421,8 @@ async def issue_page(request: Request, issue_id: str, reporting: Runtime, done: 
     return page(request, "issue.html", session=session, me=name_of(reporting, session.staff_id), done=done_text, **view)
 
 
+# Photos sent with one 办结 (each at most routing's LOUZHANG_PHOTO_MAX_BYTES).
+MAX_PHOTOS = 3
 BODY_FIELDS = {
     "acknowledge": (),
     "progress": ("note",),
@@ -445,11 +448,26 @@ async def issue_action(request: Request, issue_id: str, action: str, reporting: 
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             body[name] = value.strip()
+    uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    for upload in uploads[:MAX_PHOTOS] if action == "resolve" else []:
+        files = {"file": (upload.filename or "photo", await upload.read(), upload.content_type or "image/jpeg")}
+        r = await reporting.upstream.call(
+            session.staff_id, "POST", "routing", f"/v1/workorders/{quote(issue_id, safe='')}/photos", files=files
+        )
+        if r.status_code != 201:
+            return await refused(request, reporting, session, issue_id, action, r)
     r = await reporting.upstream.call(
         session.staff_id, "POST", "routing", f"/v1/workorders/{quote(issue_id, safe='')}/{action}", json=body
     )
     if r.status_code == 200:
         return RedirectResponse(f"/issues/{quote(issue_id, safe='')}?done={action}", status_code=303, headers=HEADERS)
+    return await refused(request, reporting, session, issue_id, action, r)
+
+
+async def refused(
+    request: Request, reporting: Reporting, session: Session, issue_id: str, action: str, r: httpx.Response
+) -> Response:
+    """The issue page again, with the API's refusal in words and its status."""
     lang = lang_of(request)
     view = await issue_view(reporting, session, issue_id, lang)
     if view is None:
@@ -486,6 +504,33 @@ async def switch_language(request: Request, lang: str, reporting: Runtime, next:
         path="/",
     )
     return response
+
+
+@router.get("/issues/{issue_id}/photos/{photo_id}")
+async def issue_photo(request: Request, issue_id: str, photo_id: str, reporting: Runtime) -> Response:
+    session = await signed_in(request, reporting)
+    if session is None:
+        return Response(status_code=401)
+    path = f"/v1/workorders/{quote(issue_id, safe='')}/photos/{quote(photo_id, safe='')}"
+    r = await reporting.upstream.call(session.staff_id, "GET", "routing", path)
+    return photo(r)
+
+
+@router.get("/photos/{photo_id}")
+async def public_photo(photo_id: str, reporting: Runtime) -> Response:
+    """A result's photo by its unguessable id alone: what Open311's `media_url` names."""
+    r = await reporting.upstream.client.get(
+        f"{reporting.upstream.urls['routing']}/v1/photos/{quote(photo_id, safe='')}",
+        headers={"Authorization": f"Bearer {reporting.settings.require_secrets()[0]}"},
+    )
+    return photo(r)
+
+
+def photo(r: httpx.Response) -> Response:
+    if r.status_code != 200:
+        return Response(status_code=404 if r.status_code in (403, 404) else 502)
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(r.content, media_type=r.headers.get("content-type"), headers=headers)
 
 
 @router.get("/workbench/assets/{name}")

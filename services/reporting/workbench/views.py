@@ -277,6 +277,9 @@ EN: dict[str, str] = {
     "原因": "Reason",
     "与哪个问题重复（并单，可不填）": "Duplicate of which issue (to merge; optional)",
     "办理过程": "Timeline",
+    "照片（可选，最多 3 张）": "Photos (optional, at most 3)",
+    "办结照片": "Result photos",
+    "办结照片 {n}": "Result photo {n}",
     "系统": "System",
     # time left
     "剩余 {parts}": "{parts} left",

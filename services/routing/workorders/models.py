@@ -63,6 +63,11 @@ class TimelineEntry(BaseModel):
     note: str | None = None
 
 
+class PhotoRef(BaseModel):
+    id: str
+    content_type: str
+
+
 class WorkOrderRead(BaseModel):
     issue_id: str
     status: Status
@@ -94,6 +99,7 @@ class WorkOrderRead(BaseModel):
     duplicate_of: str | None = None
     possible_duplicate_of: str | None = None
     timeline: list[TimelineEntry]
+    photos: list[PhotoRef] = Field(default=[], description="photos of the result: GET .../photos/{id}")
 
 
 class WorkOrderPage(BaseModel):
@@ -136,4 +142,5 @@ def to_read(order: dict[str, Any], index: DirectoryIndex, calendar: WorkingCalen
         "duplicate_of": order.get("duplicate_of"),
         "possible_duplicate_of": order.get("possible_duplicate_of"),
         "timeline": order["timeline"],
+        "photos": [{"id": p["id"], "content_type": p["content_type"]} for p in order.get("photos", [])],
     }

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
-from louzhang.auth import Caller, Principal, require
+from louzhang.auth import Admin, Caller, Principal, require
 from louzhang.bodies import parse_body
 from louzhang.paging import decode_cursor_text, page
 from routing.bootstrap import Routing, runtime
 from routing.workorders import states
 from routing.workorders.models import BODIES, WorkOrderPage, WorkOrderRead, to_read
+from routing.workorders.photos import NotAnImage, Photo, TooMany
 from routing.workorders.service import Forbidden, Invalid, NotFound
 
 router = APIRouter(prefix="/v1/workorders", tags=["work orders"])
@@ -96,6 +98,80 @@ async def _authorize(routing: Routing, issue_id: str, who: Principal, action: st
         raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
     except Forbidden as exc:
         raise HTTPException(403, str(exc)) from exc
+
+
+class PhotoRead(BaseModel):
+    id: str
+    content_type: str
+    size: int
+
+
+@router.post(
+    "/{issue_id}/photos",
+    status_code=201,
+    response_model=PhotoRead,
+    summary="Add a photo of the result (办结), while the order is open: an image by its content",
+    responses={413: {"description": "larger than LOUZHANG_PHOTO_MAX_BYTES"}, 409: {"description": "not open"}},
+)
+async def add_photo(
+    issue_id: str,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, GIF or WebP")],
+    who: Caller,
+    routing: Runtime,
+) -> dict[str, Any]:
+    limit = routing.settings.photo_max_bytes
+    data = await file.read(limit + 1)
+    try:
+        await routing.workorders.authorize(issue_id, who, "resolve")
+        if len(data) > limit:
+            raise HTTPException(413, f"a photo is at most {limit} bytes")
+        return await routing.workorders.add_photo(issue_id, who, data)
+    except NotFound as exc:
+        raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except (NotAnImage, TooMany) as exc:
+        raise RequestValidationError([{"loc": ["body", "file"], "msg": str(exc), "type": "value_error"}]) from exc
+    except states.NotAllowed as exc:
+        raise HTTPException(409, str(exc)) from exc
+
+
+@router.get(
+    "/{issue_id}/photos/{photo_id}",
+    summary="One photo of the result, for those who may read the order",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/gif": {}, "image/webp": {}}}},
+)
+async def get_photo(issue_id: str, photo_id: str, who: Reader, routing: Runtime) -> Response:
+    index = await routing.workorders.index()
+    try:
+        order = await routing.workorders.get(issue_id)
+    except NotFound as exc:
+        raise HTTPException(404, "no such photo") from exc
+    found = await routing.workorders.photos.get(photo_id)
+    if not routing.workorders.visible(who, order, index) or found is None or found[0] != issue_id:
+        raise HTTPException(404, "no such photo")
+    return photo_response(found[1])
+
+
+photos_router = APIRouter(prefix="/v1/photos", tags=["work orders"])
+
+
+@photos_router.get(
+    "/{photo_id}",
+    summary="A photo by its id alone (admin: the public page that Open311's media_url names asks for it)",
+    response_class=Response,
+)
+async def get_photo_by_id(photo_id: str, _: Admin, routing: Runtime) -> Response:
+    found = await routing.workorders.photos.get(photo_id)
+    if found is None:
+        raise HTTPException(404, "no such photo")
+    return photo_response(found[1])
+
+
+def photo_response(photo: Photo) -> Response:
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(photo.data, media_type=photo.content_type, headers=headers)
 
 
 def _register(action: states.Action) -> None:

@@ -25,6 +25,7 @@ from routing.sla import fallback
 from routing.sla.calendar import WorkingCalendar
 from routing.workorders import states
 from routing.workorders.dispatch import dispatch, escalate, level_name, responsible_heads, supervisors
+from routing.workorders.photos import Photos
 from routing.workorders.timers import Timer, Timers
 
 Order = dict[str, Any]
@@ -101,6 +102,7 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         reporter=order.get("reporter"),
         level_name=level,
         previous_assignees=step.previous,
+        photos=[p["id"] for p in order.get("photos", [])],
         overdue_hours=step.overdue_hours,
         callback_url=order.get("callback_url"),
         submitted_by=order.get("submitted_by"),
@@ -117,9 +119,11 @@ class WorkOrders:
         directory: DirectoryVersions,
         calendar: WorkingCalendar,
         timers: Timers,
+        photos: Photos,
         *,
         autoclose: timedelta,
     ) -> None:
+        self.photos = photos
         self.store = store
         self.directory = directory
         self.calendar = calendar
@@ -135,6 +139,7 @@ class WorkOrders:
             "calendar_fallback", partialFilterExpression={"calendar_fallback": {"$exists": True}}
         )
         await self.timers.ensure_indexes()
+        await self.photos.ensure_indexes()
 
     async def calendar_fallback(self) -> list[int]:
         """The years without official calendar data that open work orders' deadlines were counted through."""
@@ -303,6 +308,17 @@ class WorkOrders:
         if order is None:
             raise NotFound(issue_id)
         return order
+
+    async def add_photo(self, issue_id: str, who: Principal, data: bytes) -> dict[str, Any]:
+        """Keep a photo of the result; raises NotFound, Forbidden, states.NotAllowed, NotAnImage, TooMany."""
+        index = await self.index()
+        order = await self.get(issue_id)
+        self._check_actor(who, order, index, "resolve")
+        if order["status"] not in states.OPEN:
+            raise states.NotAllowed(f"photos are added while a work order is open; this one is {order['status']}")
+        photo = await self.photos.add(issue_id, data, who.subject, len(order.get("photos", [])))
+        await self.orders.update_one({"_id": issue_id}, {"$push": {"photos": photo}})
+        return photo
 
     @staticmethod
     def visible(who: Principal, order: Order, index: DirectoryIndex) -> bool:

@@ -43,7 +43,9 @@ def tokens() -> Tokens:
 @pytest.fixture
 def fake(index: DirectoryIndex, tokens: Tokens) -> SimpleNamespace:
     return SimpleNamespace(
-        settings=SimpleNamespace(open311_public_read=False, open311_public=DEFAULT_PUBLIC_FIELDS),
+        settings=SimpleNamespace(
+            open311_public_read=False, open311_public=DEFAULT_PUBLIC_FIELDS, public_url="http://public.example"
+        ),
         tokens=tokens,
         directory=SimpleNamespace(index=index, version=3, require=lambda: index),
         issues=FakeIssues(),
@@ -105,6 +107,8 @@ async def test_post_creates_through_issues_submit(
     [(who, body)] = fake.issues.submitted
     assert who == Principal("system", "hotline") and body.source == "open311" and body.reporter.name == "李明"
     assert request["service_request_id"]
+    token = request["follow_url"].removeprefix("http://public.example/r/")
+    assert tokens.followed_issue(token) == request["service_request_id"]
 
 
 @pytest.mark.parametrize("kind", ["missing", "bad", "staff"])

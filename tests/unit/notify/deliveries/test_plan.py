@@ -172,6 +172,12 @@ def test_issue_view_is_json_ready(work_order: WorkOrderChanged) -> None:
     assert CALLBACK not in json.dumps(view)
 
 
+def test_issue_view_carries_the_reporters_link_only_when_given(work_order: WorkOrderChanged) -> None:
+    change = _change(work_order, callback_url=CALLBACK)
+    assert "follow_url" not in issue_view(change)
+    assert issue_view(change, "http://x/r/abc")["follow_url"] == "http://x/r/abc"
+
+
 # ---- retry_delay --------------------------------------------------------------------
 
 

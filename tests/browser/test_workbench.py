@@ -110,6 +110,22 @@ def test_a_head_acts_on_an_issue_from_the_message_that_told_them(
     page.wait_for_selector("#board:not([hidden])")
     assert page.is_hidden("#signin")
 
+    # In English, by the switch in the header, remembered; and back to Chinese.
+    second = f"{base}/issues/{r.json()['id']}"  # the new assignment: its actions, the time left
+    page.goto(second)
+    page.click("header a.lang")
+    page.wait_for_selector("html[lang=en]", state="attached")
+    assert page.url == second
+    text = page.inner_text("body")
+    assert "To acknowledge" in text and "Timeline" in text and "二楼灭火器过期" in text and "办理过程" not in text
+    assert re.search(r"\d+ h \d+ min left", text), text
+    page.screenshot(path=str(ARTIFACTS / "workbench-en.png"), full_page=True)
+    page.goto(f"{base}/my")
+    page.wait_for_selector("nav.tabs >> text=To acknowledge")
+    page.click("header a.lang:has-text('中文')")
+    page.wait_for_selector("html[lang=zh-CN]", state="attached")
+    assert "我的工作" in page.title()
+
     # The district's figures count the acknowledgement.
     eventually(
         lambda: api.get("reporting", "/v1/reports/summary").json()["acknowledged"] >= before["acknowledged"] + 1,

@@ -235,3 +235,53 @@ def test_an_admin_hands_a_person_a_sign_in_link_from_the_cli(api: Api, tmp_path:
     assert (
         api.as_token(api.token_for("staff", "S04")).post("reporting", "/v1/staff/S09/signin-links").status_code == 403
     )
+
+
+SWITCH = re.compile(r'<a class="lang" href="([^"]+)" lang="([^"]+)"')
+
+
+def test_the_pages_switch_to_english_and_back_and_remember_it(api: Api, mailbox: Mailbox) -> None:
+    issue_id = submit(api, "英文切换测试")
+    path = f"/issues/{issue_id}"
+    officer = signed_in(api, mailbox, "S06", path)
+    chinese = officer.get(path)
+    assert '<html lang="zh-CN">' in chinese.text and "待签收" in chinese.text  # Chinese unless chosen
+    [(href, lang)] = SWITCH.findall(chinese.text)
+    assert (href, lang) == (f"/workbench/lang/en?next={path}", "en")
+
+    switched = officer.get(href)
+    assert switched.status_code == 303 and switched.headers["location"] == path
+    cookie = switched.headers["set-cookie"]
+    assert cookie.startswith("louzhang_lang=en;") and "SameSite=lax" in cookie and "Path=/" in cookie
+    english = officer.get(path)
+    assert english.status_code == 200 and '<html lang="en">' in english.text
+    assert "To acknowledge" in english.text and "Acknowledge by" in english.text and "Timeline" in english.text
+    assert "待签收" not in english.text and "英文切换测试" in english.text  # the title is the reporter's own
+    # Actions and refusals in English too.
+    [csrf, *_] = CSRF.findall(english.text)
+    done = officer.post(f"{path}/acknowledge", data={"csrf": csrf}, follow_redirects=True)
+    assert "Acknowledged." in done.text and "已签收。" not in done.text
+    refused = officer.post(f"{path}/resolve", data={"csrf": csrf, "note": ""})
+    assert refused.status_code == 422 and "Please check what you entered. Note:" in refused.text
+    assert '<span class="status">Acknowledged</span>' in refused.text  # the order as it is
+    submit(api, "英文收件箱测试")  # a new, unread inbox item
+
+    def my_work() -> httpx.Response | None:
+        r = officer.get("/my")
+        return r if "英文收件箱测试" in r.text else None
+
+    mine = eventually(my_work, what="the inbox item")
+    assert "<title>My work · Louzhang workbench</title>" in mine.text and "To acknowledge" in mine.text
+    assert "待签收" not in mine.text and "[New work order] 英文收件箱测试" in mine.text  # the inbox title in English
+    # Remembered without a session too: the sign-in form after signing out.
+    assert "Sign in to the Louzhang workbench" in httpx.get(f"{base(api)}/signin", cookies={"louzhang_lang": "en"}).text
+
+    [(back, lang)] = SWITCH.findall(officer.get(f"{path}?done=acknowledge").text)
+    assert (back, lang) == (f"/workbench/lang/zh?next={path}", "zh-CN")  # the flash is not repeated
+    assert officer.get(back).headers["location"] == path
+    again = officer.get(path)
+    assert '<html lang="zh-CN">' in again.text and "已签收" in again.text and "办理过程" in again.text
+
+    # Only this site's pages, only the two languages.
+    assert officer.get("/workbench/lang/en", params={"next": "https://evil.example/"}).headers["location"] == "/my"
+    assert officer.get("/workbench/lang/fr", params={"next": path}).status_code == 404

@@ -38,19 +38,64 @@ HEADERS = {
 }
 ASSETS = {"workbench.css": "text/css; charset=utf-8", "workbench.js": "text/javascript; charset=utf-8"}
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-templates.globals.update(status_label=views.STATUS, step_label=views.STEPS, local=views.local)
+templates.globals.update(
+    status_label=views.STATUS,
+    step_label=views.STEPS,
+    satisfaction_label=views.SATISFACTION,
+    local=views.local,
+    t=views.t,
+    said=views.said,
+    lang="zh",
+    html_lang="zh-CN",
+)
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/v1/staff", tags=["workbench"])
 Runtime = Annotated[Reporting, Depends(runtime)]
 
 
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates.get_template(name).render(**context), status_code=status, headers=HEADERS)
+def lang_of(request: Request) -> str:
+    return views.lang_of(request.cookies.get(views.LANG_COOKIE))
 
 
-def message(title: str, text: str, status: int, **context: Any) -> HTMLResponse:
-    return page("message.html", status, title=title, text=text, **context)
+def render(name: str, lang: str, here: str = "/my", **context: Any) -> str:
+    """A page in `lang`: its templates say `t("中文")` and `said(text)`, bound here to the language;
+    the header's switch to the other language comes back to `here`."""
+
+    def t(text: str, ctx: str = "", **values: Any) -> str:
+        return views.t(text, lang, ctx=ctx, **values)
+
+    def said(text: str | None) -> str:
+        return views.said(text, lang)
+
+    other = "zh" if lang == "en" else "en"
+    return templates.get_template(name).render(
+        t=t,
+        said=said,
+        lang=lang,
+        html_lang=views.HTML_LANG[lang],
+        switch=f"/workbench/lang/{other}?next={quote(here, safe='/')}",
+        switch_lang=views.HTML_LANG[other],
+        **context,
+    )
+
+
+def here_of(request: Request) -> str:
+    """The page to come back to after switching language: this one (a GET), without its flash."""
+    if request.method != "GET":
+        return "/my"
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query_params.multi_items() if k != "done")
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def page(request: Request, name: str, status: int = 200, here: str | None = None, **context: Any) -> HTMLResponse:
+    text = render(name, lang_of(request), here or here_of(request), **context)
+    return HTMLResponse(text, status_code=status, headers=HEADERS)
+
+
+def message(request: Request, title: str, text: str, status: int, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    return page(request, "message.html", status, title=views.t(title, lang), text=views.t(text, lang), **context)
 
 
 async def signed_in(request: Request, reporting: Reporting) -> Session | None:
@@ -105,8 +150,8 @@ def who_is(reporting: Reporting, who: str) -> tuple[str, str, str] | None:
 
 
 @router.get("/signin")
-async def signin_form(reporting: Runtime, next: str | None = None) -> HTMLResponse:
-    return page("signin.html", next=safe_next(next))
+async def signin_form(request: Request, reporting: Runtime, next: str | None = None) -> HTMLResponse:
+    return page(request, "signin.html", next=safe_next(next))
 
 
 @router.post("/signin")
@@ -123,11 +168,13 @@ async def signin_request(
         budget.take(f"signin-addr:{address}") is not None
         or budget.take(f"signin-who:{who.strip().casefold()}") is not None
     ):
-        return message("请求太频繁", "登录链接申请太频繁，请一分钟后再试。", 429, retry=True)
+        return message(request, "请求太频繁", "登录链接申请太频繁，请一分钟后再试。", 429, here="/signin")
     found = who_is(reporting, who)
     if found is not None:  # sent after the answer, which is the same either way
         tasks.add_task(send_link, reporting, *found, next)
-    return page("sent.html", minutes=int(reporting.settings.signin_link_ttl.total_seconds() // 60))
+    return page(
+        request, "sent.html", here="/signin", minutes=int(reporting.settings.signin_link_ttl.total_seconds() // 60)
+    )
 
 
 async def send_link(reporting: Reporting, staff_id: str, name: str, email: str, next_path: str) -> None:
@@ -138,10 +185,17 @@ async def send_link(reporting: Reporting, staff_id: str, name: str, email: str, 
 
 
 @router.get("/signin/{token}")
-async def signin_redeem(token: str, reporting: Runtime) -> Response:
+async def signin_redeem(request: Request, token: str, reporting: Runtime) -> Response:
     redeemed = await reporting.sessions.redeem(token)
     if redeemed is None:
-        return message("链接已失效", "这个登录链接已使用、已过期或无效。请重新申请登录链接。", 410, again=True)
+        return message(
+            request,
+            "链接已失效",
+            "这个登录链接已使用、已过期或无效。请重新申请登录链接。",
+            410,
+            again=True,
+            here="/signin",
+        )
     session_id, _, next_path = redeemed
     response = RedirectResponse(next_path, status_code=303, headers=HEADERS)
     response.set_cookie(
@@ -161,7 +215,7 @@ async def signout_form(request: Request, reporting: Runtime) -> Response:
     session = await signed_in(request, reporting)
     if session is None:
         return RedirectResponse("/signin", status_code=303, headers=HEADERS)
-    return page("signout.html", session=session, me=name_of(reporting, session.staff_id))
+    return page(request, "signout.html", session=session, me=name_of(reporting, session.staff_id))
 
 
 @router.post("/signout")
@@ -171,7 +225,7 @@ async def signout(
     session = await signed_in(request, reporting)
     if session is not None:
         if not csrf_ok(request, session, csrf):
-            return message("请求无效", "页面已过期，请刷新后重试。", 403)
+            return message(request, "请求无效", "页面已过期，请刷新后重试。", 403)
         await reporting.sessions.end(request.cookies[COOKIE])
     response = RedirectResponse("/signin", status_code=303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/")
@@ -215,15 +269,15 @@ def name_of(reporting: Reporting, staff_id: str) -> str:
     return index.staff_name(staff_id) if index else staff_id
 
 
-def describe(reporting: Reporting, order: dict[str, Any]) -> dict[str, Any]:
+def describe(reporting: Reporting, order: dict[str, Any], lang: str = "zh") -> dict[str, Any]:
     """A work order with the names and deadlines a page shows."""
     index = reporting.directory.index
     building = index.buildings.get(order["building_id"]) if index else None
     node = index.nodes.get(order["grid_node"]) if index else None
     service = index.services.get(order["service_code"]) if index else None
     working = order.get("sla_calendar") == "working"
-    ack_left, ack_late = views.left(order.get("acknowledge_left_s"), working)
-    res_left, res_late = views.left(order.get("resolve_left_s"), working)
+    ack_left, ack_late = views.left(order.get("acknowledge_left_s"), working, lang)
+    res_left, res_late = views.left(order.get("resolve_left_s"), working, lang)
     return {
         **order,
         "building_name": building.name if building else order["building_id"],
@@ -258,8 +312,9 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
     inbox = await unread(reporting, me)
     current = views.tab(tab)
     counts = {t.key: sum(1 for o in orders if views.in_tab(o, t)) for t in views.TABS}
-    shown = [describe(reporting, o) for o in orders if views.in_tab(o, current)]
+    shown = [describe(reporting, o, lang_of(request)) for o in orders if views.in_tab(o, current)]
     return page(
+        request,
         "my.html",
         session=session,
         me=name_of(reporting, me),
@@ -324,14 +379,14 @@ async def my_stream(request: Request, reporting: Runtime) -> Response:
     )
 
 
-async def issue_view(reporting: Reporting, session: Session, issue_id: str) -> dict[str, Any] | None:
+async def issue_view(reporting: Reporting, session: Session, issue_id: str, lang: str = "zh") -> dict[str, Any] | None:
     me = session.staff_id
     order = await reporting.upstream.call(me, "GET", "routing", f"/v1/workorders/{quote(issue_id, safe='')}")
     if order.status_code != 200:
         return None
     issue = await reporting.upstream.call(me, "GET", "intake", f"/v1/issues/{quote(issue_id, safe='')}")
     return {
-        "order": describe(reporting, order.json()),
+        "order": describe(reporting, order.json(), lang),
         "issue": issue.json() if issue.status_code == 200 else None,
         "actions": views.actions(order.json()["status"]),
         "names": {s: name_of(reporting, s) for s in {e["actor"] for e in order.json()["timeline"]}},
@@ -339,8 +394,9 @@ async def issue_view(reporting: Reporting, session: Session, issue_id: str) -> d
     }
 
 
-def not_found(session: Session | None) -> HTMLResponse:
-    return message("未找到", views.NOT_FOUND, 404, session=session)
+def not_found(request: Request, session: Session | None) -> HTMLResponse:
+    # The same page for every id, whether it exists or not: the switch does not name it either.
+    return message(request, "未找到", views.NOT_FOUND, 404, session=session, here="/my")
 
 
 @router.get("/issues/{issue_id}")
@@ -348,14 +404,14 @@ async def issue_page(request: Request, issue_id: str, reporting: Runtime, done: 
     session = await signed_in(request, reporting)
     if session is None:
         return to_signin(f"/issues/{issue_id}")
-    view = await issue_view(reporting, session, issue_id)
+    view = await issue_view(reporting, session, issue_id, lang_of(request))
     if view is None:
-        return not_found(session)
+        return not_found(request, session)
     for item in await unread(reporting, session.staff_id):  # seen: its notices are read
         if item["issue_id"] == issue_id:
             await reporting.upstream.call(session.staff_id, "POST", "notify", f"/v1/inbox/{item['id']}/read")
-    done_label = views.ACTIONS.get(done or "", ("", set()))[0]
-    return page("issue.html", session=session, me=name_of(reporting, session.staff_id), done=done_label, **view)
+    done_text = views.DONE.get(done or "", "")
+    return page(request, "issue.html", session=session, me=name_of(reporting, session.staff_id), done=done_text, **view)
 
 
 # Photos sent with one 办结 (each at most routing's LOUZHANG_PHOTO_MAX_BYTES).
@@ -377,9 +433,9 @@ async def issue_action(request: Request, issue_id: str, action: str, reporting: 
     form = await request.form()
     csrf = form.get("csrf")
     if not csrf_ok(request, session, csrf if isinstance(csrf, str) else None):
-        return message("请求无效", "页面已过期或请求来源不明，请刷新页面后重试。", 403, session=session)
+        return message(request, "请求无效", "页面已过期或请求来源不明，请刷新页面后重试。", 403, session=session)
     if action not in BODY_FIELDS:
-        return not_found(session)
+        return not_found(request, session)
     body = {}
     for name in BODY_FIELDS[action]:
         value = form.get(name)
@@ -392,33 +448,55 @@ async def issue_action(request: Request, issue_id: str, action: str, reporting: 
             session.staff_id, "POST", "routing", f"/v1/workorders/{quote(issue_id, safe='')}/photos", files=files
         )
         if r.status_code != 201:
-            return await refused(reporting, session, issue_id, action, r)
+            return await refused(request, reporting, session, issue_id, action, r)
     r = await reporting.upstream.call(
         session.staff_id, "POST", "routing", f"/v1/workorders/{quote(issue_id, safe='')}/{action}", json=body
     )
     if r.status_code == 200:
         return RedirectResponse(f"/issues/{quote(issue_id, safe='')}?done={action}", status_code=303, headers=HEADERS)
-    return await refused(reporting, session, issue_id, action, r)
+    return await refused(request, reporting, session, issue_id, action, r)
 
 
-async def refused(reporting: Reporting, session: Session, issue_id: str, action: str, r: httpx.Response) -> Response:
+async def refused(
+    request: Request, reporting: Reporting, session: Session, issue_id: str, action: str, r: httpx.Response
+) -> Response:
     """The issue page again, with the API's refusal in words and its status."""
-    view = await issue_view(reporting, session, issue_id)
+    lang = lang_of(request)
+    view = await issue_view(reporting, session, issue_id, lang)
     if view is None:
-        return not_found(session)
+        return not_found(request, session)
     try:
         detail: Any = r.json()
     except ValueError:
         detail = None
     return page(
+        request,
         "issue.html",
         r.status_code,
+        here=f"/issues/{quote(issue_id, safe='')}",
         session=session,
         me=name_of(reporting, session.staff_id),
-        error=views.refusal(r.status_code, detail),
+        error=views.refusal(r.status_code, detail, lang),
         failed=action,
         **view,
     )
+
+
+@router.get("/workbench/lang/{lang}")
+async def switch_language(request: Request, lang: str, reporting: Runtime, next: str | None = None) -> Response:
+    """The language switch in every page's header: remembered in a cookie (a year), back to `next`."""
+    if lang not in views.LANGS:
+        return message(request, "未找到", "没有这个页面。", 404)
+    response = RedirectResponse(safe_next(next), status_code=303, headers=HEADERS)
+    response.set_cookie(
+        views.LANG_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="lax",
+        secure=reporting.settings.public_url.startswith("https:"),
+        path="/",
+    )
+    return response
 
 
 @router.get("/issues/{issue_id}/photos/{photo_id}")
@@ -449,8 +527,8 @@ def photo(r: httpx.Response) -> Response:
 
 
 @router.get("/workbench/assets/{name}")
-async def asset(name: str) -> Response:
+async def asset(request: Request, name: str) -> Response:
     media_type = ASSETS.get(name)
     if media_type is None:
-        return message("未找到", "没有这个文件。", 404)
+        return message(request, "未找到", "没有这个文件。", 404)
     return FileResponse(HERE / "assets" / name, media_type=media_type, headers={"Cache-Control": "no-cache"})

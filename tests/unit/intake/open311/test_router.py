@@ -44,7 +44,10 @@ def tokens() -> Tokens:
 def fake(index: DirectoryIndex, tokens: Tokens) -> SimpleNamespace:
     return SimpleNamespace(
         settings=SimpleNamespace(
-            open311_public_read=False, open311_public=DEFAULT_PUBLIC_FIELDS, public_url="http://public.example"
+            open311_public_read=False,
+            open311_public=DEFAULT_PUBLIC_FIELDS,
+            public_url="http://public.example",
+            open311_jurisdiction="putuo.sh.cn",
         ),
         tokens=tokens,
         directory=SimpleNamespace(index=index, version=3, require=lambda: index),

@@ -19,7 +19,7 @@ class IntakeSettings(ServiceSettings):
     # and show the caller's own requests in full. When true, a read without a key is answered
     # too, each request cut down to `open311_public_fields`. services.* stay public either way.
     # The one jurisdiction this Open311 endpoint serves (GeoReport's jurisdiction_id).
-    open311_jurisdiction: str = Field(default="putuo.sh.cn", min_length=1, max_length=100)
+    open311_jurisdiction: str = Field(default="putuo", min_length=1, max_length=100)
     open311_public_read: bool = False
     # What a public read shows: comma-separated names of a GeoReport request's fields
     # (intake.open311.mapping.REQUEST_FIELDS); an unknown name stops the service at startup.

@@ -387,12 +387,15 @@ def test_an_unknown_public_field_stops_intake_at_startup(api: Api) -> None:
 def test_one_jurisdiction_is_served_and_any_other_is_the_specs_404(api: Api) -> None:
     key = api.token_for("system", "jurisdiction-client")
     base = root(api)
-    for served in (None, "", "putuo.sh.cn"):
+    for served in (None, "", "putuo"):
         params = {} if served is None else {"jurisdiction_id": served}
         assert httpx.get(f"{base}/services.json", params=params).status_code == 200, served
     expected = [
-        {"code": 404, "description": "jurisdiction_id 'beijing' is not served here: this endpoint serves 'putuo.sh.cn'"}
+        {"code": 404, "description": "jurisdiction_id 'beijing' is not served here: this endpoint serves 'putuo'"}
     ]
+    assert httpx.get(f"{api.stack.url('intake')}/open311/discovery.json").status_code == 200
+    wrong = httpx.get(f"{api.stack.url('intake')}/open311/discovery.json", params={"jurisdiction_id": "beijing"})
+    assert (wrong.status_code, wrong.json()) == (404, expected)
     for path in ("services.json", "services/talent.json", "discovery.json"):
         r = httpx.get(f"{base}/{path}", params={"jurisdiction_id": "beijing"})
         assert (r.status_code, r.json()) == (404, expected), path
@@ -404,4 +407,4 @@ def test_one_jurisdiction_is_served_and_any_other_is_the_specs_404(api: Api) -> 
     assert api.stack.database()["intake_issues"].count_documents({}) == before  # nothing stored
     xml = httpx.get(f"{base}/services.xml", params={"jurisdiction_id": "beijing"})
     assert xml.status_code == 404 and "<code>404</code>" in xml.text
-    assert post(api, {**FORM, "api_key": key, "jurisdiction_id": "putuo.sh.cn"}).status_code == 201
+    assert post(api, {**FORM, "api_key": key, "jurisdiction_id": "putuo"}).status_code == 201

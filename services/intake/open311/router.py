@@ -140,9 +140,19 @@ def _request_entry(intake: Intake, doc: dict[str, Any], full: bool) -> dict[str,
     return entry if full else mapping.public_entry(entry, intake.settings.open311_public)
 
 
-@router.get(
+# GeoReport's discovery document lives above the version's endpoints; /open311/v2/discovery too.
+root = APIRouter(prefix="/open311", tags=["open311"], route_class=Open311Route)
+
+
+@root.get(
     "/discovery.{fmt}",
     summary="GeoReport: the service discovery document (this endpoint, its formats, how to get a key)",
+    openapi_extra=_documents(JURISDICTION),
+)
+@router.get(
+    "/discovery.{fmt}",
+    summary="GeoReport: the service discovery document (the same, under the version's path)",
+    openapi_extra=_documents(JURISDICTION),
 )
 async def discovery(fmt: str, request: Request) -> Response:
     f = _fmt(fmt)  # public, like the service list

@@ -47,7 +47,7 @@ def fake(index: DirectoryIndex, tokens: Tokens) -> SimpleNamespace:
             open311_public_read=False,
             open311_public=DEFAULT_PUBLIC_FIELDS,
             public_url="http://public.example",
-            open311_jurisdiction="putuo.sh.cn",
+            open311_jurisdiction="putuo",
         ),
         tokens=tokens,
         directory=SimpleNamespace(index=index, version=3, require=lambda: index),

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
@@ -292,7 +292,9 @@ def describe(reporting: Reporting, order: dict[str, Any], lang: str = "zh") -> d
 
 
 @router.get("/my")
-async def my_work(request: Request, reporting: Runtime, tab: str | None = None) -> Response:
+async def my_work(
+    request: Request, reporting: Runtime, tab: str | None = None, page_no: int = Query(1, alias="page", ge=1, le=1000)
+) -> Response:
     session = await signed_in(request, reporting)
     if session is None:
         return to_signin("/my" + (f"?tab={quote(tab)}" if tab else ""))
@@ -312,7 +314,9 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
     inbox = await unread(reporting, me)
     current = views.tab(tab)
     counts = {t.key: sum(1 for o in orders if views.in_tab(o, t)) for t in views.TABS}
-    shown = [describe(reporting, o, lang_of(request)) for o in orders if views.in_tab(o, current)]
+    listed = sorted((o for o in orders if views.in_tab(o, current)), key=lambda o: o["created_at"], reverse=True)
+    window, more = views.page_of(listed, page_no)
+    shown = [describe(reporting, o, lang_of(request)) for o in window]
     return page(
         request,
         "my.html",
@@ -322,6 +326,8 @@ async def my_work(request: Request, reporting: Runtime, tab: str | None = None) 
         current=current,
         counts=counts,
         orders=shown,
+        page_no=page_no,
+        more=more,
         is_head=is_head,
         inbox=inbox[:10],
         unread_count=len(inbox),

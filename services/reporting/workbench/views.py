@@ -86,6 +86,15 @@ def in_tab(order: dict[str, Any], t: Tab) -> bool:
     return order["status"] in t.statuses and (not t.overdue_only or late(order))
 
 
+PAGE_SIZE = 20
+
+
+def page_of(items: list[Any], page: int, size: int = PAGE_SIZE) -> tuple[list[Any], bool]:
+    """The items of page `page` (from 1), and whether another page follows."""
+    start = (page - 1) * size
+    return items[start : start + size], len(items) > start + size
+
+
 def local(t: str | datetime | None) -> str:
     if t is None:
         return "—"
@@ -297,6 +306,9 @@ EN: dict[str, str] = {
     "签收：{due}（{left}）": "Acknowledge by {due} ({left})",
     "办结：{due}（{left}）": "Resolve by {due} ({left})",
     "这里没有工单。": "No work orders here.",
+    "上一页": "Previous",
+    "下一页": "Next",
+    "第 {n} 页": "Page {n}",
     # sign-in and out
     "登录": "Sign in",
     "登录楼长工作台": "Sign in to the Louzhang workbench",

@@ -217,9 +217,14 @@ PAGES: list[tuple[str, dict[str, Any]]] = [
                 for h in ("新工单", "工单升级", "工单逾期督办", "工单改派", "工单重新办理", "工单动态")
             ],
             "unread_count": 6,
+            "page_no": 2,
+            "more": True,
         },
     ),
-    ("my.html", {"session": SESSION, "me": "Wang", "tabs": views.TABS, "current": views.TABS[3], "counts": {}}),
+    (
+        "my.html",
+        {"session": SESSION, "me": "Wang", "tabs": views.TABS, "current": views.TABS[3], "counts": {}, "page_no": 1},
+    ),
     ("signin.html", {"next": "/my"}),
     ("sent.html", {"minutes": 10}),
     ("signout.html", {"session": SESSION, "me": "Wang"}),

@@ -39,3 +39,10 @@ def test_after_sign_in_only_a_path_of_this_site() -> None:
     assert safe_next("/issues/abc") == "/issues/abc"
     for bad in ("https://evil.example", "//evil.example/x", "/\\\\evil", "", None, "javascript:alert(1)"):
         assert safe_next(bad) == "/my"
+
+
+def test_my_work_is_paged_twenty_at_a_time() -> None:
+    items = list(range(45))
+    assert views.page_of(items, 1) == (list(range(20)), True)
+    assert views.page_of(items, 3) == (list(range(40, 45)), False)
+    assert views.page_of(items, 9) == ([], False)

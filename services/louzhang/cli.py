@@ -68,7 +68,7 @@ def run(root: Annotated[Path, typer.Option(help="where data/ is kept")] = Path("
     main(root.resolve())
 
 
-def admin_token(data: Path = Path("data")) -> str:
+def admin_token(data: Path = Path("data"), required: bool = True) -> str:
     """The admin token, from LOUZHANG_ADMIN_TOKEN or else `make run`'s data/secrets.env: the CLI needs
     no other secret (routing signs tokens)."""
     import os
@@ -80,7 +80,7 @@ def admin_token(data: Path = Path("data")) -> str:
             key, _, value = line.partition("=")
             if key.strip() == "LOUZHANG_ADMIN_TOKEN":
                 token = value.strip()
-    if not token:
+    if not token and required:
         typer.echo(f"LOUZHANG_ADMIN_TOKEN is not set and {path} holds none", err=True)
         raise typer.Exit(2)
     return token
@@ -176,13 +176,16 @@ def staff_sign_in_link(
 def directory_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".yaml, .yml, .json or .xlsx")],
     routing_url: RoutingUrl = "http://127.0.0.1:8002",
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="only check the file; send nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check the file and list what it would change; import nothing")
+    ] = False,
 ) -> None:
     """Check a directory file and make it the directory (needs LOUZHANG_ADMIN_TOKEN). Every problem is listed
-    with where it is; nothing is sent while there is one."""
+    with where it is; nothing is sent while there is one. A spreadsheet keeps the staff's contact channels
+    (it holds none). A dry run also lists what would change, when routing can be asked."""
     import httpx
 
-    from routing.directory.importer import check, load, report, summary
+    from routing.directory.importer import change_lines, check, load, report, summary
     from routing.directory.service import counts
 
     try:
@@ -193,20 +196,47 @@ def directory_import(
     doc, found = check(loaded)
     if doc is None or found:
         _problems(report(found, loaded.data, loaded.locate))
+    params = {"channels": "keep"} if loaded.sheets is not None else {}
     if loaded.sheets is not None:
-        typer.echo(
-            "note: a spreadsheet holds no contact channels: once imported, staff have the in-app inbox only", err=True
-        )
+        typer.echo("note: a spreadsheet holds no contact channels: each staff member keeps the current ones", err=True)
+    url = f"{routing_url.rstrip('/')}/v1/directory"
+    body = doc.model_dump(mode="json")
     if dry_run:
-        typer.echo(f"{file}: no problems ({summary(counts(doc))}); dry run, nothing sent")
+        typer.echo(f"{file}: no problems ({summary(counts(doc))}); dry run, nothing imported")
+        token = admin_token(required=False)
+        if not token:
+            typer.echo("LOUZHANG_ADMIN_TOKEN is not set: routing not asked what would change", err=True)
+            return
+        try:
+            r = httpx.put(
+                url, json=body, params={**params, "dry_run": "1"}, headers={"Authorization": f"Bearer {token}"}, timeout=60
+            )
+        except httpx.TransportError as exc:
+            typer.echo(f"cannot reach routing at {routing_url} ({exc}): what would change is not listed", err=True)
+            return
+        answer = _answer(r, loaded)
+        version = answer.get("version")
+        against = "no directory yet" if version is None else f"directory version {version}"
+        kept = int(answer.get("channels_kept", 0))
+        typer.echo(f"changes against {against}{f' (channels kept for {kept} staff)' if params else ''}:")
+        for line in change_lines(answer.get("changes", {})):
+            typer.echo(f"  {line}")
         return
     admin = admin_token()
-    url = f"{routing_url.rstrip('/')}/v1/directory"
     try:
-        r = httpx.put(url, json=doc.model_dump(mode="json"), headers={"Authorization": f"Bearer {admin}"}, timeout=60)
+        r = httpx.put(url, json=body, params=params, headers={"Authorization": f"Bearer {admin}"}, timeout=60)
     except httpx.TransportError as exc:
         typer.echo(f"cannot reach routing at {routing_url}: {exc}", err=True)
         raise typer.Exit(2) from exc
+    answer = _answer(r, loaded)
+    kept_note = f"; channels kept for {answer.get('channels_kept', 0)} staff" if params else ""
+    typer.echo(f"directory version {answer['version']}: {summary(answer['counts'])}{kept_note}")
+
+
+def _answer(r: Any, loaded: Any) -> dict[str, Any]:
+    """Routing's 200 body; its 422 listed as the problem report, anything else shown as it came (exit 1)."""
+    from routing.directory.importer import report
+
     try:
         detail = r.json().get("detail") if r.status_code == 422 else None
     except ValueError:  # not JSON: reported below as it came
@@ -216,8 +246,8 @@ def directory_import(
     if r.status_code != 200:
         typer.echo(f"refused ({r.status_code}): {r.text}", err=True)
         raise typer.Exit(1)
-    body = r.json()
-    typer.echo(f"directory version {body['version']}: {summary(body['counts'])}")
+    body: dict[str, Any] = r.json()
+    return body
 
 
 def _problems(lines: list[str], by: str = "") -> NoReturn:

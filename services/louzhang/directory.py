@@ -6,15 +6,25 @@ Routing owns and validates it; the other services receive it in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.networks import validate_email
 
 from louzhang.durations import Duration
 from louzhang.urls import OutwardUrl
 
 REDACTED = "***"
+
+# The validation context for a document from outside (`PUT /v1/directory`, `louzhang directory
+# import`): phones and emails are checked. Versions already stored and the directory events are
+# read back without it, as they were accepted.
+INPUT: dict[str, Any] = {"input": True}
+PHONE_REGION = "CN"
+_PHONE_CHARS = re.compile(r"\+?[0-9(][0-9 ()\-]*")
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -59,6 +69,47 @@ class Staff(_Doc):
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     channels: list[Channel] = []
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
+            check_phone(value)
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
+            check_email(value)
+        return value
+
+
+def check_phone(text: str) -> None:
+    """Raise ValueError unless `text` is a valid phone number: a CN mobile (`13800000001`), a CN
+    landline with its area code (`021-6234 5678`), or any number in international form (`+852 ...`).
+    The text is kept as given (WeCom mentions need the 11 digits), only checked; letters are refused
+    (phonenumbers would read `138-bad-phone` as a vanity number)."""
+    if not _PHONE_CHARS.fullmatch(text):
+        raise ValueError("a phone number is digits, with spaces, -, ( ) and a leading + allowed")
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number (a CN mobile, a landline with its area code, or +country code)")
+
+
+def check_email(text: str) -> None:
+    """Raise ValueError unless `text` is an email address (pydantic's check, with `email-validator`)."""
+    from pydantic_core import PydanticCustomError
+
+    try:
+        name, address = validate_email(text)
+    except PydanticCustomError as exc:
+        raise ValueError(str(exc)) from exc
+    if address != text and address.casefold() != text.casefold():
+        raise ValueError("give the address alone (no display name)")
 
 
 class GridNode(_Doc):

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from louzhang.directory import REDACTED, Directory
+from louzhang.directory import INPUT, REDACTED, Directory
 from routing.directory.service import parse_document
 from routing.directory.spreadsheet import SheetDocument, read_workbook
 from routing.directory.validation import Problem, problems
@@ -65,7 +65,7 @@ def check(loaded: Loaded) -> tuple[Directory | None, list[Problem]]:
     """The document and every problem routing would refuse it for (none: it may be sent)."""
     found = list(loaded.problems)
     try:
-        doc = Directory.model_validate(loaded.data)
+        doc = Directory.model_validate(loaded.data, context=INPUT)
     except ValidationError as exc:
         shape = [_shape_problem(error) for error in exc.errors()]
         if any(p["loc"][:2] == ["body", "grid"] for p in found):
@@ -158,6 +158,30 @@ def report(found: Sequence[Problem], data: Any, locate: Locate | None = None) ->
 def summary(counts: dict[str, int]) -> str:
     """`{"staff": 12, "grid_nodes": 3}` → `12 staff, 3 grid nodes`."""
     return ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items())
+
+
+def _named(change: dict[str, Any]) -> str:
+    kind = str(change.get("kind", "")).replace("_", " ")
+    name = change.get("name")
+    return f"{kind} {change.get('id')}{f' ({name})' if name else ''}"
+
+
+def _place(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value) or "nowhere"
+    return "none (the root)" if value is None else str(value)
+
+
+def change_lines(changes: dict[str, Any]) -> list[str]:
+    """A dry run's `changes` as one line each: `added staff S13 (王五)`, `moved building B1 (一号楼):
+    grid_node park → cbd`; `["no changes"]` when there are none."""
+    lines = [f"added {_named(c)}" for c in changes.get("added", [])]
+    lines += [f"removed {_named(c)}" for c in changes.get("removed", [])]
+    lines += [
+        f"moved {_named(c)}: {c.get('field')} {_place(c.get('from'))} → {_place(c.get('to'))}"
+        for c in changes.get("moved", [])
+    ]
+    return lines or ["no changes"]
 
 
 def export_yaml(body: dict[str, Any]) -> tuple[int, str]:

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from louzhang.auth import Admin
-from louzhang.directory import Directory
+from louzhang.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
+from routing.directory.keep import changes, keep_channels
 from routing.directory.service import MEDIA_TYPES, counts, parse_document
 from routing.directory.validation import channel_url_problems, problems
 
@@ -18,12 +19,27 @@ router = APIRouter(prefix="/v1/directory", tags=["directory"])
 class DirectoryPut(BaseModel):
     version: int
     counts: dict[str, int]
+    channels_kept: int = 0
+
+
+class DirectoryChanges(BaseModel):
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
+
+
+class DirectoryDryRun(BaseModel):
+    dry_run: Literal[True] = True
+    version: int | None  # the current version, the one compared against
+    counts: dict[str, int]
+    channels_kept: int
+    changes: DirectoryChanges
 
 
 @router.put(
     "",
     summary="Replace the whole directory",
-    response_model=DirectoryPut,
+    response_model=DirectoryPut | DirectoryDryRun,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -39,7 +55,12 @@ async def put_directory(
     _: Admin,
     routing: Annotated[Routing, Depends(runtime)],
     content_type: Annotated[str, Header()] = "application/json",
-) -> DirectoryPut:
+    channels: Annotated[
+        Literal["keep", "replace"],
+        Query(description="keep: staff the document gives no channels keep those of the current version"),
+    ] = "replace",
+    dry_run: Annotated[bool, Query(description="check and list the changes; store nothing")] = False,
+) -> DirectoryPut | DirectoryDryRun:
     media = content_type.split(";")[0].strip().lower()
     if media not in MEDIA_TYPES:
         raise HTTPException(415, f"send the directory as application/json or application/yaml, not {media}")
@@ -48,15 +69,27 @@ async def put_directory(
     except ValueError as exc:
         raise RequestValidationError([{"loc": ["body"], "msg": str(exc), "type": "value_error"}]) from exc
     try:
-        doc = Directory.model_validate(raw)
+        doc = Directory.model_validate(raw, context=INPUT)
     except ValidationError as exc:
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         raise RequestValidationError(errors) from exc
+    current = await routing.directory.current()
+    before = None if current is None else current[1].directory
+    kept: list[str] = []
+    if channels == "keep":
+        doc, kept = keep_channels(before, doc)
     found = problems(doc) + await channel_url_problems(doc, routing.outbound)
     if found:
         raise RequestValidationError(found)
+    if dry_run:
+        return DirectoryDryRun(
+            version=None if current is None else current[0],
+            counts=counts(doc),
+            channels_kept=len(kept),
+            changes=DirectoryChanges(**changes(before, doc)),
+        )
     version = await routing.directory.put(doc)
-    return DirectoryPut(version=version, counts=counts(doc))
+    return DirectoryPut(version=version, counts=counts(doc), channels_kept=len(kept))
 
 
 @router.get("", summary="The current directory, channel secrets redacted")

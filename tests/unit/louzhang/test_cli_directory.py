@@ -35,7 +35,7 @@ def write_yaml(path: Path, doc: Any) -> Path:
 def test_dry_run_on_a_good_yaml(tmp_path: Path, doc: dict[str, Any]) -> None:
     result = import_(str(write_yaml(tmp_path / "d.yaml", doc)), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "no problems (9 staff, 4 grid nodes, 4 buildings, 2 services); dry run, nothing sent" in result.output
+    assert "no problems (9 staff, 4 grid nodes, 4 buildings, 2 services); dry run, nothing imported" in result.output
 
 
 def test_dry_run_on_a_good_json(tmp_path: Path, doc: dict[str, Any]) -> None:

@@ -209,7 +209,11 @@ def directory_import(
             return
         try:
             r = httpx.put(
-                url, json=body, params={**params, "dry_run": "1"}, headers={"Authorization": f"Bearer {token}"}, timeout=60
+                url,
+                json=body,
+                params={**params, "dry_run": "1"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
             )
         except httpx.TransportError as exc:
             typer.echo(f"cannot reach routing at {routing_url} ({exc}): what would change is not listed", err=True)

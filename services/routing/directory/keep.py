@@ -49,6 +49,14 @@ def _parents(doc: Directory) -> dict[str, str | None]:
     return {node.id: (ancestors[-1].id if ancestors else None) for node, ancestors in doc.nodes()}
 
 
+def _names(doc: Directory | None, part: str, key: str) -> dict[str, str]:
+    if doc is None:
+        return {}
+    if part == "grid":
+        return {node.id: node.name for node, _ in doc.nodes()}
+    return {getattr(item, key): item.name for item in getattr(doc, part)}
+
+
 def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]]:
     """What `new` changes against `current`, as `{"added": [...], "removed": [...], "moved": [...]}`.
 
@@ -58,7 +66,6 @@ def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]
     grid nodes they head, the buildings they head or serve in a role, see `posts()`), each with
     `"from"` and `"to"`. Renames and contact changes are not moves.
     """
-    old = current or Directory.model_validate({"grid": {"id": "", "name": "-"}})
     added: list[Change] = []
     removed: list[Change] = []
     moved: list[Change] = []
@@ -67,12 +74,13 @@ def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]
         added.extend({"kind": kind, "id": i, "name": after[i]} for i in after if i not in before)
         removed.extend({"kind": kind, "id": i, "name": before[i]} for i in before if i not in after)
 
-    old_nodes = {node.id: node.name for node, _ in old.nodes()} if current is not None else {}
-    new_nodes = {node.id: node.name for node, _ in new.nodes()}
-    compare("staff", {s.id: s.name for s in old.staff}, {s.id: s.name for s in new.staff})
-    compare("grid_node", old_nodes, new_nodes)
-    compare("building", {b.id: b.name for b in old.buildings}, {b.id: b.name for b in new.buildings})
-    compare("service", {s.code: s.name for s in old.services}, {s.code: s.name for s in new.services})
+    compare("staff", _names(current, "staff", "id"), _names(new, "staff", "id"))
+    compare("grid_node", _names(current, "grid", "id"), _names(new, "grid", "id"))
+    compare("building", _names(current, "buildings", "id"), _names(new, "buildings", "id"))
+    compare("service", _names(current, "services", "code"), _names(new, "services", "code"))
+    if current is None:
+        return {"added": added, "removed": removed, "moved": moved}
+    old = current
 
     def move(kind: str, ident: str, name: str, field: str, before: Any, after: Any) -> None:
         if before != after:
@@ -83,11 +91,10 @@ def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]
     for member in new.staff:
         if member.id in old_staff:
             move("staff", member.id, member.name, "posts", old_posts.get(member.id, []), new_posts.get(member.id, []))
-    if current is not None:
-        old_parents, new_parents = _parents(old), _parents(new)
-        for node, _ in new.nodes():
-            if node.id in old_parents:
-                move("grid_node", node.id, node.name, "parent", old_parents[node.id], new_parents[node.id])
+    old_parents, new_parents = _parents(old), _parents(new)
+    for node, _ in new.nodes():
+        if node.id in old_parents:
+            move("grid_node", node.id, node.name, "parent", old_parents[node.id], new_parents[node.id])
     old_buildings = {b.id: b for b in old.buildings}
     for building in new.buildings:
         if building.id in old_buildings:

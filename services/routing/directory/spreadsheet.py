@@ -132,6 +132,7 @@ class Table:
     title: str  # the sheet's name as the workbook spells it
     rows: list[Row]
     role_headers: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)  # field or role header → "C 电话" (letter, header)
 
 
 @dataclass
@@ -140,6 +141,7 @@ class SheetDocument:
 
     document: dict[str, Any]
     rows: dict[Loc, tuple[str, int]] = field(default_factory=dict)  # location in the document → (sheet, row)
+    columns: dict[Loc, str] = field(default_factory=dict)  # location of a value → its column, "C 电话"
     problems: list[Problem] = field(default_factory=list)  # each with `sheet` and `row` (None: the whole sheet)
 
     def row_of(self, loc: Sequence[str | int]) -> tuple[str, int] | None:
@@ -151,10 +153,23 @@ class SheetDocument:
                 return hit
         return None
 
+    def column_of(self, loc: Sequence[str | int]) -> str | None:
+        """The column ("C 电话") of the cell a problem location points into, if it is one."""
+        parts = tuple(loc[1:] if loc and loc[0] == "body" else loc)
+        for end in range(len(parts), 0, -1):
+            hit = self.columns.get(parts[:end])
+            if hit is not None:
+                return hit
+        return None
+
     def locate(self, loc: Sequence[str | int]) -> str | None:
-        """`loc` as "楼宇 row 5", or None when it points at no row."""
+        """`loc` as "楼宇 row 5, column D 楼长" (the column when it points into a cell), or None when it
+        points at no row."""
         hit = self.row_of(loc)
-        return None if hit is None else f"{hit[0]} row {hit[1]}"
+        if hit is None:
+            return None
+        column = self.column_of(loc)
+        return f"{hit[0]} row {hit[1]}{'' if column is None else f', column {column}'}"
 
 
 def split_ids(text: str | None) -> list[str]:
@@ -202,9 +217,11 @@ def _read_table(ws: Any, spec: SheetSpec) -> Table:
     title = str(ws.title).strip()
     slots: list[tuple[str, str] | None] | None = None  # per column: ("field", name), ("role", header), ("skip", "")
     rows: list[Row] = []
+    header: list[str | None] = []
     for number, texts in worksheet_rows(ws):
         if slots is None:
             slots = _header(title, spec, texts)
+            header = texts
             continue
         row = Row(number, {})
         for i, text in enumerate(texts):
@@ -224,7 +241,10 @@ def _read_table(ws: Any, spec: SheetSpec) -> Table:
     if slots is None:
         expected = ", ".join(c.label for c in spec.columns)
         raise WorkbookError(f"sheet {title} is empty: its first row must be the header ({expected})")
-    return Table(title, rows, [slot[1] for slot in slots if slot and slot[0] == "role"])
+    columns = {
+        slot[1]: f"{get_column_letter(i + 1)} {header[i]}" for i, slot in enumerate(slots) if slot and slot[0] != "skip"
+    }
+    return Table(title, rows, [slot[1] for slot in slots if slot and slot[0] == "role"], columns)
 
 
 def _header(title: str, spec: SheetSpec, texts: list[str | None]) -> list[tuple[str, str] | None]:
@@ -264,6 +284,7 @@ class _Builder:
     def __init__(self, tables: dict[str, Table]) -> None:
         self.tables = tables
         self.rows: dict[Loc, tuple[str, int]] = {}
+        self.columns: dict[Loc, str] = {}
         self.problems: list[Problem] = []
         self.role_codes: set[str] = set()
         self.role_names: dict[str, str] = {}
@@ -275,15 +296,27 @@ class _Builder:
             document["grid"] = grid
         document["buildings"] = self._buildings()
         document["services"] = self._services()
-        return SheetDocument(document, self.rows, self.problems)
+        return SheetDocument(document, self.rows, self.columns, self.problems)
 
     def _items(self, key: str, make: Callable[[Row], dict[str, Any]]) -> list[dict[str, Any]]:
         table = self.tables[key]
         items = []
         for i, row in enumerate(table.rows):
             self.rows[(key, i)] = (table.title, row.number)
+            self._columns(key, (key, i))
             items.append(make(row))
         return items
+
+    def _columns(self, key: str, at: Loc) -> None:
+        """Where each column's cell of the item at `at` lands in the document."""
+        table = self.tables[key]
+        for name, label in table.columns.items():
+            if name in table.role_headers:
+                self.columns[(*at, "team", self.role(name))] = label
+            elif key == "services" and name in ("acknowledge", "resolve", "calendar"):
+                self.columns[(*at, "sla", name)] = label
+            else:
+                self.columns[(*at, name)] = label
 
     def _roles(self) -> list[dict[str, Any]]:
         roles = self._items("roles", lambda row: _pick(row.values, "code", "name"))
@@ -388,6 +421,7 @@ class _Builder:
                 reachable.add(node.id)
                 if root_index == 0:
                     self.rows[path] = (self.tables["grid"].title, node.row)
+                    self._columns("grid", path)
                 for i, child in enumerate(children.get(node.id, [])):
                     if root_index == 0:
                         node.data["children"].append(child.data)

@@ -102,7 +102,7 @@ def test_a_spreadsheet_problem_names_its_row(tmp_path: Path, doc: dict[str, Any]
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "网格 row 6: grid node 'stray': its parent (上级) 'nowhere' is not in the sheet",
-        "buildings[3].heads[1] (building B4; 楼宇 row 5): unknown staff id 'S99'",
+        "buildings[3].heads[1] (building B4; 楼宇 row 5, column D 楼长): unknown staff id 'S99'",
         "2 problems: nothing imported",
     ]
 
@@ -179,7 +179,10 @@ def test_routing_refusal_is_reported_the_same_way(
     result = import_(str(path), env=SECRETS)
 
     assert result.exit_code == 1
-    assert "buildings[1].heads[0] (building B2; 楼宇 row 3): unknown staff id 'S7'" in result.output.splitlines()
+    assert (
+        "buildings[1].heads[0] (building B2; 楼宇 row 3, column D 楼长): unknown staff id 'S7'"
+        in result.output.splitlines()
+    )
     assert "1 problem found by routing: nothing imported" in result.output
 
 
@@ -217,3 +220,73 @@ def test_export_yaml(doc: dict[str, Any]) -> None:
     assert version == 3
     assert text.startswith("# Louzhang directory, version 3.")
     assert yaml.safe_load(text) == {k: v for k, v in body.items() if k != "version"}
+
+
+def test_bad_phones_and_emails_name_their_row_and_column(tmp_path: Path, doc: dict[str, Any]) -> None:
+    sheets = directory_sheets(doc)
+    sheets["人员"][2][2] = "138-bad-phone"  # S2, row 3
+    sheets["人员"][3][3] = "not-an-email"  # S3, row 4
+    path = write_workbook(tmp_path / "d.xlsx", sheets)
+
+    result = import_(str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        "staff[1].phone (staff S2; 人员 row 3, column C 电话): a phone number is digits, with spaces, -, ( ) "
+        "and a leading + allowed (got '138-bad-phone')"
+    )
+    assert lines[1].startswith("staff[2].email (staff S3; 人员 row 4, column D 邮箱): value is not a valid email")
+    assert lines[2] == "2 problems: nothing imported"
+
+
+def test_a_spreadsheet_keeps_channels_and_a_dry_run_lists_the_changes(
+    tmp_path: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changes = {
+        "added": [{"kind": "staff", "id": "S10", "name": "新人"}],
+        "removed": [{"kind": "building", "id": "B4", "name": "四号楼"}],
+        "moved": [
+            {"kind": "building", "id": "B1", "name": "一号楼", "field": "grid_node", "from": "leaf", "to": "side"},
+            {"kind": "staff", "id": "S5", "name": "员工5", "field": "posts", "from": ["building B1: safety"], "to": []},
+        ],
+    }
+    body = {"dry_run": True, "version": 3, "counts": {}, "channels_kept": 1, "changes": changes}
+    routing = FakeRouting(httpx.Response(200, json=body))
+    monkeypatch.setattr(httpx, "put", routing)
+    path = write_workbook(tmp_path / "d.xlsx", directory_sheets(doc))
+
+    result = import_(str(path), "--dry-run", "--routing-url", "http://routing.test", env=SECRETS)
+
+    assert result.exit_code == 0, result.output
+    [sent] = routing.sent
+    assert sent["params"] == {"channels": "keep", "dry_run": "1"}
+    assert result.output.splitlines()[-6:] == [
+        f"{path}: no problems (9 staff, 4 grid nodes, 4 buildings, 2 services); dry run, nothing imported",
+        "changes against directory version 3 (channels kept for 1 staff):",
+        "  added staff S10 (新人)",
+        "  removed building B4 (四号楼)",
+        "  moved building B1 (一号楼): grid_node leaf → side",
+        "  moved staff S5 (员工5): posts building B1: safety → nowhere",
+    ]
+
+
+def test_a_yaml_file_is_sent_whole(tmp_path: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    body = {"dry_run": True, "version": None, "counts": {}, "channels_kept": 0, "changes": {}}
+    routing = FakeRouting(httpx.Response(200, json=body))
+    monkeypatch.setattr(httpx, "put", routing)
+
+    result = import_(str(write_yaml(tmp_path / "d.yaml", doc)), "--dry-run", env=SECRETS)
+
+    assert result.exit_code == 0, result.output
+    assert routing.sent[0]["params"] == {"dry_run": "1"}
+    assert result.output.splitlines()[-2:] == ["changes against no directory yet:", "  no changes"]
+
+
+def test_a_dry_run_without_routing_still_checks_the_file(tmp_path: Path, doc: dict[str, Any]) -> None:
+    result = import_(
+        str(write_yaml(tmp_path / "d.yaml", doc)), "--dry-run", "--routing-url", "http://127.0.0.1:9", env=SECRETS
+    )
+    assert result.exit_code == 0, result.output
+    assert "dry run, nothing imported" in result.output
+    assert "cannot reach routing at http://127.0.0.1:9" in result.output

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from louzhang.directory import REDACTED, Directory, DirectoryIndex
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from louzhang.directory import INPUT, REDACTED, Directory, DirectoryIndex
 from routing.directory.service import demo_directory
 from routing.directory.validation import problems
 
@@ -71,3 +75,42 @@ def test_demo_putuo_directory_is_valid_and_complete() -> None:
     assert len(demo.services) == 28
     assert len({s.department for s in demo.services}) == 18
     assert None not in {s.department for s in demo.services}
+
+
+@pytest.mark.parametrize(
+    "phone", ["13800000001", "13812345678", "021-6234 5678", "02162345678", "010 8888 6666", "+852 2123 4567"]
+)
+def test_valid_phones_are_kept_as_given(doc: dict[str, Any], phone: str) -> None:
+    doc["staff"][0]["phone"] = phone
+    assert Directory.model_validate(doc, context=INPUT).staff[0].phone == phone
+
+
+@pytest.mark.parametrize("phone", ["138-bad-phone", "12345", "1380000000", "138000000012", "6234 5678", "phone"])
+def test_invalid_phones_are_refused(doc: dict[str, Any], phone: str) -> None:
+    doc["staff"][0]["phone"] = phone
+    with pytest.raises(ValidationError) as caught:
+        Directory.model_validate(doc, context=INPUT)
+    assert [e["loc"] for e in caught.value.errors()] == [("staff", 0, "phone")]
+    assert "phone number" in caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@", "@example.org", "a b@example.org", "张 <a@example.org>"])
+def test_invalid_emails_are_refused(doc: dict[str, Any], email: str) -> None:
+    doc["staff"][0]["email"] = email
+    with pytest.raises(ValidationError) as caught:
+        Directory.model_validate(doc, context=INPUT)
+    assert [e["loc"] for e in caught.value.errors()] == [("staff", 0, "email")]
+
+
+def test_stored_versions_are_read_as_they_were_accepted(doc: dict[str, Any]) -> None:
+    """Without the input context (versions stored before the check, events), contacts are not checked."""
+    doc["staff"][0].update(phone="138-bad-phone", email="not-an-email")
+    assert Directory.model_validate(doc).staff[0].phone == "138-bad-phone"
+
+
+def test_the_demo_and_test_directories_pass_the_contact_checks() -> None:
+    from routing.directory.service import DEMO_FILE
+    from tests.support.directory import small_directory
+
+    Directory.model_validate(yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8")), context=INPUT)
+    Directory.model_validate(small_directory(), context=INPUT)

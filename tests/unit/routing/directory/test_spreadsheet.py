@@ -167,11 +167,12 @@ def test_problems_are_located_by_sheet_row(tmp_path: Path) -> None:
 
     found = problems(Directory.model_validate(sheet.document))
     assert [(p["loc"], sheet.locate(p["loc"])) for p in found] == [
-        (["body", "grid", "children", 0, "heads", 0], "网格 row 4"),
-        (["body", "buildings", 2, "heads", 0], "楼宇 row 5"),
+        (["body", "grid", "children", 0, "heads", 0], "网格 row 4, column D 负责人"),
+        (["body", "buildings", 2, "heads", 0], "楼宇 row 5, column D 楼长"),
     ]
-    assert sheet.locate(["body", "buildings", 0, "team", "safety"]) == "楼宇 row 3"
-    assert sheet.locate(["body", "grid", "children", 0, "children", 0, "name"]) == "网格 row 2"
+    assert sheet.locate(["body", "buildings", 0, "team", "safety"]) == "楼宇 row 3, column G 安全保障员"
+    assert sheet.locate(["body", "grid", "children", 0, "children", 0, "name"]) == "网格 row 2, column B 名称"
+    assert sheet.locate(["body", "grid", "children", 0, "children", 0]) == "网格 row 2"
     assert sheet.locate(["body", "staff", 2]) == "人员 row 5"
     assert sheet.locate(["body"]) is None
 

@@ -105,7 +105,7 @@ def check_email(text: str) -> None:
     from pydantic_core import PydanticCustomError
 
     try:
-        name, address = validate_email(text)
+        _, address = validate_email(text)
     except PydanticCustomError as exc:
         raise ValueError(str(exc)) from exc
     if address != text and address.casefold() != text.casefold():

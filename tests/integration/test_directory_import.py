@@ -17,6 +17,7 @@ from louzhang.cli import app
 from louzhang.directory import Directory
 from tests.support.api import Api
 from tests.support.directory import small_directory
+from tests.support.workbook import directory_sheets, write_workbook
 
 runner = CliRunner()
 
@@ -72,4 +73,84 @@ def test_export_then_import_refuses_redacted_secrets(api: Api, tmp_path: Path) -
     result = cli(api, "import", str(exported))
     assert result.exit_code == 1
     assert "staff[0].channels[0].secret (staff S01): webhook secret is '***'" in result.output
+    assert version(api) == before
+
+
+def channels_of(api: Api) -> dict[str, list[dict[str, Any]]]:
+    r = api.get("routing", "/v1/directory")
+    assert r.status_code == 200, r.text
+    return {member["id"]: member["channels"] for member in r.json()["staff"]}
+
+
+def test_a_spreadsheet_import_keeps_the_channels(api: Api, tmp_path: Path) -> None:
+    before, channels = version(api), channels_of(api)
+    assert channels["S05"] and channels["S01"]  # the test would see nothing without them
+    path = write_workbook(tmp_path / "directory.xlsx", directory_sheets(small_directory()))
+
+    result = cli(api, "import", str(path))
+
+    assert result.exit_code == 0, result.output
+    assert f"directory version {before + 1}: " in result.output
+    assert "channels kept for 4 staff" in result.output
+    assert version(api) == before + 1
+    assert channels_of(api) == channels
+
+
+def test_a_dry_run_lists_the_changes_and_changes_nothing(api: Api, tmp_path: Path) -> None:
+    before = version(api)
+    doc = small_directory()
+    doc["staff"].append({"id": "S13", "name": "新人"})
+    doc["buildings"][0]["team"]["safety"] = "S13"
+    doc["buildings"][1]["grid_node"] = "park"
+    doc["services"] = [s for s in doc["services"] if s["code"] != "talent"]
+    for member in doc["staff"]:
+        member.pop("channels", None)
+
+    r = api.put("routing", "/v1/directory", json=doc, params={"channels": "keep", "dry_run": "1"})
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["dry_run"] is True
+    assert body["version"] == before
+    assert body["channels_kept"] == 4
+    assert body["changes"]["added"] == [{"kind": "staff", "id": "S13", "name": "新人"}]
+    assert body["changes"]["removed"] == [{"kind": "service", "id": "talent", "name": "人才公寓申请"}]
+    moved = {(m["kind"], m["id"], m["field"]): (m["from"], m["to"]) for m in body["changes"]["moved"]}
+    assert moved == {
+        ("staff", "S05", "posts"): (["building B1: safety"], []),
+        ("building", "B2", "grid_node"): ("cbd", "park"),
+    }
+    assert version(api) == before
+
+    result = cli(api, "import", str(write_workbook(tmp_path / "d.xlsx", directory_sheets(doc))), "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert f"changes against directory version {before} (channels kept for 4 staff):" in result.output
+    assert "  moved building B2 (二号楼): grid_node cbd → park" in result.output.splitlines()
+    assert version(api) == before
+
+
+def test_without_keep_the_document_is_taken_as_given(api: Api) -> None:
+    doc = small_directory()
+    doc["staff"][0]["channels"] = []
+    r = api.put("routing", "/v1/directory", json=doc, params={"dry_run": "true"})
+    assert r.status_code == 200, r.text
+    assert r.json()["channels_kept"] == 0
+
+    r = api.put("routing", "/v1/directory", json=doc, params={"channels": "merge"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", "channels"]
+
+
+def test_bad_phones_and_emails_are_refused(api: Api) -> None:
+    before = version(api)
+    doc = small_directory()
+    doc["staff"][1]["phone"] = "138-bad-phone"
+    doc["staff"][2]["email"] = "not-an-email"
+    doc["staff"][3]["phone"] = "021-6234 5678"  # a landline is a phone
+
+    r = api.put("routing", "/v1/directory", json=doc, params={"dry_run": "1"})
+
+    assert r.status_code == 422, r.text
+    assert [e["loc"] for e in r.json()["detail"]] == [["body", "staff", 1, "phone"], ["body", "staff", 2, "email"]]
     assert version(api) == before

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from louzhang.directory import INPUT, REDACTED, Directory
 from routing.directory.service import parse_document
 from routing.directory.spreadsheet import SheetDocument, read_workbook
-from routing.directory.validation import Problem, problems
+from routing.directory.validation import Problem, problems, problems_despite_shape
 
 SUFFIXES = {".yaml": "application/yaml", ".yml": "application/yaml", ".json": "application/json"}
 _ITEMS = {
@@ -71,7 +71,7 @@ def check(loaded: Loaded) -> tuple[Directory | None, list[Problem]]:
         if any(p["loc"][:2] == ["body", "grid"] for p in found):
             # The grid sheet's own problems already say why there is no tree.
             shape = [p for p in shape if p["loc"] != ["body", "grid"]]
-        return None, found + shape
+        return None, found + shape + problems_despite_shape(loaded.data, shape)
     return doc, found + problems(doc) + redacted_secrets(doc)
 
 

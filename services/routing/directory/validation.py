@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from louzhang.directory import Directory, WebhookChannel
+from louzhang.directory import Building, Directory, GridNode, Role, Service, Sla, Staff, WebhookChannel
 from louzhang.urls import OutboundGuard
 
 Problem = dict[str, Any]
@@ -106,3 +106,74 @@ def _walk(doc: Directory) -> list[tuple[Any, list[str | int]]]:
         out.append((node, path))
         stack.extend((child, [*path, "children", i]) for i, child in enumerate(node.children))
     return out
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _texts(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _items(data: dict[str, Any], part: str) -> list[dict[str, Any]]:
+    items = data.get(part)
+    return [item if isinstance(item, dict) else {} for item in items] if isinstance(items, list) else []
+
+
+def _node(raw: Any) -> GridNode:
+    raw = raw if isinstance(raw, dict) else {}
+    children = raw.get("children")
+    return GridNode.model_construct(
+        id=_text(raw.get("id")) or "",
+        name="",
+        heads=_texts(raw.get("heads")),
+        children=[_node(child) for child in children] if isinstance(children, list) else [],
+    )
+
+
+_NO_SLA = Sla.model_validate({"acknowledge": "PT1S", "resolve": "PT1S"})  # the rules do not look at it
+
+
+def problems_despite_shape(data: Any, shape: list[Problem]) -> list[Problem]:
+    """The rule problems of a document whose shape is wrong, so that one report holds both: the rules
+    are checked on what can be read (ids, heads, teams, roles, grid nodes), and a rule problem at or
+    inside a place that already has a shape problem is left out (it would say the same again)."""
+    if not isinstance(data, dict):
+        return []
+    grid = data.get("grid")
+    doc = Directory.model_construct(
+        roles=[Role.model_construct(code=_text(r.get("code")) or "", name="") for r in _items(data, "roles")],
+        staff=[Staff.model_construct(id=_text(s.get("id")) or "", name="") for s in _items(data, "staff")],
+        grid=_node(grid),
+        buildings=[
+            Building.model_construct(
+                id=_text(b.get("id")) or "",
+                name="",
+                grid_node=_text(b.get("grid_node")) or "",
+                heads=_texts(b.get("heads")),
+                team={k: v for k, v in b["team"].items() if isinstance(v, str)}
+                if isinstance(b.get("team"), dict)
+                else {},
+            )
+            for b in _items(data, "buildings")
+        ],
+        services=[
+            Service.model_construct(
+                code=_text(s.get("code")) or "", name="", role=_text(s.get("role")) or "", sla=_NO_SLA
+            )
+            for s in _items(data, "services")
+        ],
+    )
+    broken = [tuple(p["loc"]) for p in shape]
+    found = []
+    for problem in problems(doc):
+        loc = tuple(problem["loc"])
+        if problem["type"] == "duplicate_id" and "''" in problem["msg"]:
+            continue  # items without a readable id
+        if not isinstance(grid, dict) and problem["type"] in ("unknown_grid_node", "missing_head"):
+            continue  # no grid to check against
+        if len(loc) > 1 and any(loc[: len(b)] == b or b[: len(loc)] == loc for b in broken):
+            continue
+        found.append(problem)
+    return found

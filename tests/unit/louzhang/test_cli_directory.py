@@ -81,6 +81,27 @@ def test_shape_errors_are_listed_with_their_place(tmp_path: Path, doc: dict[str,
     assert lines[3] == "3 problems: nothing imported"
 
 
+def test_shape_and_rule_problems_come_in_one_report(tmp_path: Path, doc: dict[str, Any]) -> None:
+    del doc["staff"][2]["name"]  # S3 is still known by its id: B-heads naming S3 are no problem
+    doc["staff"][3]["phone"] = "138-bad-phone"
+    doc["buildings"][3]["heads"] = ["S3", "S99"]
+    doc["buildings"][0]["grid_node"] = 7  # a shape problem: not also an unknown grid node
+    doc["services"][1]["role"] = "talent_scout"
+
+    result = import_(str(write_yaml(tmp_path / "d.yaml", doc)), "--dry-run")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "staff[2].name (staff S3): Field required",
+        "staff[3].phone (staff S4): a phone number is digits, with spaces, -, ( ) and a leading + allowed "
+        "(got '138-bad-phone')",
+        "buildings[0].grid_node (building B1): Input should be a valid string (got 7)",
+        "buildings[3].heads[1] (building B4): unknown staff id 'S99'",
+        "services[1].role (service talent): unknown role 'talent_scout'",
+        "5 problems: nothing imported",
+    ]
+
+
 def test_a_redacted_secret_is_refused(tmp_path: Path, doc: dict[str, Any]) -> None:
     doc["staff"][0]["channels"][1]["key"] = "***"
     result = import_(str(write_yaml(tmp_path / "d.yaml", doc)), "--dry-run")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from louzhang.directory import Directory
-from routing.directory.validation import problems
+from routing.directory.validation import problems, problems_despite_shape
 
 Doc = dict[str, Any]
 
@@ -132,3 +132,30 @@ def test_several_problems_are_all_listed(doc: Doc) -> None:
             ("duplicate_id", ["body"]),
         ]
     )
+
+
+def test_rules_despite_a_broken_shape() -> None:
+    data: Any = {
+        "staff": [{"id": "S1"}, "oops", {"name": "no id"}, {"id": 5}],
+        "grid": {"id": "root", "heads": "S1", "children": [{"id": "kid", "heads": ["S2"]}, 3]},
+        "buildings": [{"id": "B1", "grid_node": "nowhere", "heads": ["S1"], "team": {"safety": "S1"}}, None],
+        "services": [{"code": "x", "role": "safety"}],
+        "roles": "none",
+    }
+    shape = [
+        {"loc": ["body", "grid", "heads"], "msg": "m", "type": "list_type"},
+        {"loc": ["body", "grid", "children", 1], "msg": "m", "type": "model_type"},
+    ]
+    found = [(p["loc"], p["type"]) for p in problems_despite_shape(data, shape)]
+    assert found == [
+        (["body", "grid", "children", 0, "heads", 0], "unknown_staff"),
+        (["body", "buildings", 0, "grid_node"], "unknown_grid_node"),
+        (["body", "buildings", 0, "team", "safety"], "unknown_role"),
+        (["body", "buildings", 1, "heads"], "heads_count"),
+        (["body", "services", 0, "role"], "unknown_role"),
+    ]
+    assert problems_despite_shape(["not", "a", "document"], []) == []
+    # No grid (its shape problem says so): nothing is said against grid nodes.
+    assert [p["type"] for p in problems_despite_shape({"buildings": [{"id": "B", "heads": ["S"]}]}, [])] == [
+        "unknown_staff"
+    ]

@@ -45,7 +45,7 @@ class BackupError(Exception):
 
 
 def _collections(db: Database[Any]) -> list[dict[str, Any]]:
-    infos = db.list_collections(filter={"type": "collection"})
+    infos = [dict(i) for i in db.list_collections(filter={"type": "collection"})]
     return sorted((i for i in infos if not i["name"].startswith("system.")), key=lambda i: i["name"])
 
 

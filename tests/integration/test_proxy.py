@@ -14,7 +14,6 @@ import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest

@@ -24,6 +24,10 @@ cluster_app = typer.Typer(
     help="A local 3-node RabbitMQ cluster and 3-member MongoDB replica set (docs/cluster.md).", no_args_is_help=True
 )
 app.add_typer(cluster_app, name="cluster")
+backup_app = typer.Typer(
+    help="Back up and restore the MongoDB database with PyMongo (docs/operations.md).", no_args_is_help=True
+)
+app.add_typer(backup_app, name="backup")
 
 RoutingUrl = Annotated[str, typer.Option(envvar="LOUZHANG_ROUTING_URL", help="routing's base URL")]
 
@@ -524,3 +528,58 @@ def cluster_down(
 
 if __name__ == "__main__":
     app()
+
+
+@backup_app.command("dump")
+def backup_dump(
+    folder: Annotated[Path, typer.Argument(file_okay=False, help="a new or empty folder to write")],
+) -> None:
+    """Dump every collection of LOUZHANG_MONGO_DB (at LOUZHANG_MONGO_URL) to FOLDER, in mongodump's layout:
+    <collection>.bson and <collection>.metadata.json (indexes), plus manifest.json."""
+    from pymongo import MongoClient
+
+    from louzhang.backup import BackupError, dump
+    from louzhang.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    client: MongoClient[Any] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000)
+    try:
+        result = dump(client, settings.mongo_db, folder)
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        client.close()
+    documents = sum(result.counts.values())
+    typer.echo(
+        f"{settings.mongo_db}: {len(result.counts)} collections, {documents} documents, {result.indexes} indexes "
+        f"written to {folder} in {result.seconds:.1f} s ({'one snapshot' if result.snapshot else 'no snapshot'})"
+    )
+
+
+@backup_app.command("restore")
+def backup_restore(
+    folder: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="a folder `backup dump` wrote")],
+    drop: Annotated[bool, typer.Option("--drop", help="drop the collections that exist already first")] = False,
+) -> None:
+    """Restore a dump into LOUZHANG_MONGO_DB (at LOUZHANG_MONGO_URL): collections, documents, indexes. Stop the
+    services first; a collection that exists already stops the restore unless --drop."""
+    from pymongo import MongoClient
+
+    from louzhang.backup import BackupError, restore
+    from louzhang.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    client: MongoClient[Any] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000)
+    try:
+        result = restore(client, settings.mongo_db, folder, drop=drop)
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        client.close()
+    documents = sum(result.counts.values())
+    typer.echo(
+        f"{settings.mongo_db}: {len(result.counts)} collections, {documents} documents, {result.indexes} indexes "
+        f"restored from {folder} in {result.seconds:.1f} s"
+    )

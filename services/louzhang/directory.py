@@ -186,6 +186,7 @@ class DirectoryIndex:
         self.staff = {s.id: s for s in directory.staff}
         self.buildings = {b.id: b for b in directory.buildings}
         self.services = {s.code: s for s in directory.services}
+        self._scopes: dict[str, frozenset[str]] = {}
         self.nodes: dict[str, GridNode] = {}
         self.ancestors: dict[str, list[GridNode]] = {}
         for node, ancestors in directory.nodes():
@@ -212,11 +213,15 @@ class DirectoryIndex:
         nodes = self.subtree(node_id)
         return {b.id for b in self.directory.buildings if b.grid_node in nodes}
 
-    def scope(self, staff_id: str) -> set[str]:
+    def scope(self, staff_id: str) -> frozenset[str]:
         """Buildings a staff member may see: where they are a head or on the team, and
-        every building under a grid node they head."""
+        every building under a grid node they head. Kept once computed: an index is one version."""
+        held = self._scopes.get(staff_id)
+        if held is not None:
+            return held
         buildings = {b.id for b in self.directory.buildings if staff_id in b.heads or staff_id in b.team.values()}
         for node_id, node in self.nodes.items():
             if staff_id in node.heads:
                 buildings |= self.buildings_under(node_id)
-        return buildings
+        self._scopes[staff_id] = frozenset(buildings)
+        return self._scopes[staff_id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from typing import Annotated
 
@@ -52,7 +53,7 @@ async def report_scope(
         raise HTTPException(404, f"no grid node {grid_node!r}")
     if building_id is not None and building_id not in index.buildings:
         raise HTTPException(404, f"no building {building_id!r}")
-    buildings: set[str] | None = None
+    buildings: AbstractSet[str] | None = None
     if grid_node is not None:
         buildings = index.buildings_under(grid_node)
     if building_id is not None:

@@ -20,6 +20,8 @@ class IntakeSettings(ServiceSettings):
     # too, each request cut down to `open311_public_fields`. services.* stay public either way.
     # The one jurisdiction this Open311 endpoint serves (GeoReport's jurisdiction_id).
     open311_jurisdiction: str = Field(default="putuo", min_length=1, max_length=100)
+    # A request with only lat/long goes to the nearest building within this many metres.
+    open311_radius_m: float = Field(default=300.0, gt=0, le=100_000)
     open311_public_read: bool = False
     # What a public read shows: comma-separated names of a GeoReport request's fields
     # (intake.open311.mapping.REQUEST_FIELDS); an unknown name stops the service at startup.

@@ -119,6 +119,13 @@ class GridNode(_Doc):
     children: list[GridNode] = []
 
 
+class Location(_Doc):
+    """WGS-84 degrees."""
+
+    lat: float = Field(ge=-90, le=90)
+    long: float = Field(ge=-180, le=180)
+
+
 class Building(_Doc):
     id: Id
     name: Text
@@ -126,6 +133,7 @@ class Building(_Doc):
     heads: list[Id]
     team: dict[str, Id] = {}
     address: str | None = Field(default=None, max_length=500)
+    location: Location | None = None
     note: str | None = Field(default=None, max_length=500)
 
 

@@ -268,7 +268,7 @@ def test_robot_messages_carry_what_an_officer_needs_to_decide(api: Api, endpoint
     issue_id = submit(api, reporter=reporter, description=description)
     lines = wecom_text(endpoints, issue_id, "wecom-S05", "【新工单】")
     assert f"描述：{description[:59]}…" in lines
-    assert "紧急：是" in lines
+    assert "紧急：是" in lines and "地址：测试路1号" in lines
     assert "报告人：王经理 139****2222" in lines  # the group reads it: masked
     assert "层级：点楼长（一号楼）" in lines and not any(line.startswith("级别") for line in lines)
     assert lines[-1] == f"详情：{api.stack.url('reporting')}/issues/{issue_id}"

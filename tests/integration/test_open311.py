@@ -408,3 +408,24 @@ def test_one_jurisdiction_is_served_and_any_other_is_the_specs_404(api: Api) -> 
     xml = httpx.get(f"{base}/services.xml", params={"jurisdiction_id": "beijing"})
     assert xml.status_code == 404 and "<code>404</code>" in xml.text
     assert post(api, {**FORM, "api_key": key, "jurisdiction_id": "putuo"}).status_code == 201
+
+
+def test_a_request_with_only_lat_long_goes_to_the_nearest_building_within_the_radius(api: Api) -> None:
+    key = api.token_for("system", "geo-client")
+    bare = {k: v for k, v in FORM.items() if k != "attribute[building_id]"}
+
+    def building_of(r: httpx.Response) -> str:
+        assert r.status_code == 201, r.text
+        issue_id = r.json()[0]["service_request_id"]
+        return str(api.get("intake", f"/v1/issues/{issue_id}").json()["building_id"])
+
+    # About 14 m from 一号楼: placed there; its stored location is the request's.
+    assert building_of(post(api, {**bare, "api_key": key, "lat": "31.2351", "long": "121.4101"})) == "B1"
+    # A building named wins over lat/long.
+    named = {**bare, "api_key": key, "lat": "31.2351", "long": "121.4101", "attribute[building_id]": "B2"}
+    assert building_of(post(api, named)) == "B2"
+    # 2.8 km north of it: refused, naming the nearest building and how far it is.
+    far = post(api, {**bare, "api_key": key, "lat": "31.2600", "long": "121.4100"})
+    assert far.status_code == 400
+    [error] = far.json()
+    assert "B1 一号楼" in error["description"] and "2,780 m" in error["description"], error

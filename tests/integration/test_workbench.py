@@ -90,7 +90,7 @@ def test_the_message_link_signed_out_leads_to_sign_in_and_back_and_shows_nothing
     assert form.status_code == 200 and "工作台未登录测试" not in form.text and path in form.text
     client = signed_in(api, mailbox, "S06", path)
     page = client.get(path)
-    assert page.status_code == 200 and "工作台未登录测试" in page.text
+    assert page.status_code == 200 and "工作台未登录测试" in page.text and "测试路1号" in page.text
 
 
 def test_someone_outside_the_scope_gets_the_page_of_an_unknown_id(api: Api, mailbox: Mailbox) -> None:

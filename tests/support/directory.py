@@ -52,10 +52,19 @@ def small_directory() -> dict[str, Any]:
                 "id": "B1",
                 "name": "一号楼",
                 "grid_node": "park",
+                "address": "测试路1号",
+                "location": {"lat": 31.2350, "long": 121.4100},
                 "heads": ["S04"],
                 "team": {"safety": "S05", "enterprise_service": "S06"},
             },
-            {"id": "B2", "name": "二号楼", "grid_node": "cbd", "heads": ["S07", "S08"], "team": {}},
+            {
+                "id": "B2",
+                "name": "二号楼",
+                "grid_node": "cbd",
+                "location": {"lat": 31.2400, "long": 121.4300},
+                "heads": ["S07", "S08"],
+                "team": {},
+            },
         ],
         "services": [
             {

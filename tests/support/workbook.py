@@ -39,7 +39,9 @@ def directory_sheets(doc: dict[str, Any], *, chinese: bool = True) -> dict[str, 
 
     def building(b: dict[str, Any]) -> list[Any]:
         team = b.get("team", {})
-        fixed = [b["id"], b["name"], b["grid_node"], ", ".join(b["heads"]), b.get("address"), b.get("note")]
+        place = b.get("location") or {}
+        fixed = [b["id"], b["name"], b["grid_node"], ", ".join(b["heads"]), b.get("address")]
+        fixed += [place.get("lat"), place.get("long"), b.get("note")]
         return fixed + [team.get(role["code"]) for role in roles]
 
     def service(s: dict[str, Any]) -> list[Any]:
@@ -64,7 +66,7 @@ def directory_sheets(doc: dict[str, Any], *, chinese: bool = True) -> dict[str, 
             "角色": ["代码", "名称"],
             "人员": ["编号", "姓名", "电话", "邮箱"],
             "网格": ["编号", "名称", "上级", "负责人"],
-            "楼宇": ["编号", "名称", "网格", "楼长", "地址", "备注"],
+            "楼宇": ["编号", "名称", "网格", "楼长", "地址", "纬度", "经度", "备注"],
             "服务": ["代码", "名称", "分组", "角色", "部门", "紧急", "签收时限", "办结时限", "日历"],
         }
     else:
@@ -72,7 +74,7 @@ def directory_sheets(doc: dict[str, Any], *, chinese: bool = True) -> dict[str, 
             "roles": ["code", "name"],
             "staff": ["id", "name", "phone", "email"],
             "grid": ["id", "name", "parent", "heads"],
-            "buildings": ["id", "name", "grid_node", "heads", "address", "note"],
+            "buildings": ["id", "name", "grid_node", "heads", "address", "lat", "long", "note"],
             "services": ["code", "name", "group", "role", "department", "urgent", "acknowledge", "resolve", "calendar"],
         }
     bodies: list[Rows] = [

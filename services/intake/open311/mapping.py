@@ -22,7 +22,7 @@ from bson.errors import InvalidId
 from pydantic import ValidationError
 
 from intake.issues.models import IssueCreate
-from louzhang.directory import DirectoryIndex, Service
+from louzhang.directory import Building, DirectoryIndex, Service
 from louzhang.events import Reporter
 from louzhang.times import EARLIEST, LATEST, OutOfRange, parse_instant
 
@@ -314,7 +314,11 @@ def find_building(index: DirectoryIndex, value: str) -> tuple[str | None, int]:
     return (named[0], 1) if len(named) == 1 else (None, len(named))
 
 
-def _building(form: Mapping[str, str], index: DirectoryIndex) -> tuple[str | None, list[str]]:
+def _building(
+    form: Mapping[str, str], index: DirectoryIndex, radius_m: float | None = None
+) -> tuple[str | None, list[str]]:
+    """The building a request names (attribute, address_id or address_string win), else the one
+    nearest its lat/long within `radius_m`."""
     attribute = _value(form, f"attribute[{BUILDING_ATTRIBUTE}]")
     if attribute is not None:
         if attribute in index.buildings:
@@ -333,10 +337,47 @@ def _building(form: Mapping[str, str], index: DirectoryIndex) -> tuple[str | Non
         if matches:
             return None, [f"address_string {address!r} names {matches} buildings; use attribute[{BUILDING_ATTRIBUTE}]"]
         return None, [f"address_string {address!r} is no building's name or id"]
+    lat, long = _value(form, "lat"), _value(form, "long")
+    if lat is not None and long is not None and radius_m is not None:
+        try:
+            point = (float(lat), float(long))
+        except ValueError:
+            return None, []  # the coordinates' own check names them
+        found_near = nearest_building(index, *point)
+        if found_near is None:
+            return None, ["lat/long given, but no building of the directory has a location: name the building"]
+        building, metres = found_near
+        if metres <= radius_m:
+            return building.id, []
+        return None, [
+            f"no building within {radius_m:g} m of lat/long: the nearest is {building.id} {building.name}, "
+            f"{metres:,.0f} m away; name the building with attribute[{BUILDING_ATTRIBUTE}]"
+        ]
     return None, [
-        f"a building is required: attribute[{BUILDING_ATTRIBUTE}] (see the service definition) "
-        "or address_string (a building's name or id)"
+        f"a building is required: attribute[{BUILDING_ATTRIBUTE}] (see the service definition), "
+        "address_string (a building's name or id) or lat/long near a building"
     ]
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance between two WGS-84 points (haversine), in metres."""
+    lat1, long1, lat2, long2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((long2 - long1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def nearest_building(index: DirectoryIndex, lat: float, long: float) -> tuple[Building, float] | None:
+    """The building with a location nearest to the point, and its distance; None when none has one."""
+    placed = [
+        (distance_m((lat, long), (b.location.lat, b.location.long)), b) for b in index.directory.buildings if b.location
+    ]
+    if not placed:
+        return None
+    metres, building = min(placed, key=lambda pair: pair[0])
+    return building, metres
 
 
 def _coordinate(form: Mapping[str, str], name: str, limit: float, errors: list[str]) -> float | None:
@@ -362,7 +403,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return "media_url" if loc[:1] == ("media_urls",) else ".".join(str(p) for p in loc)
 
 
-def form_to_issue(form: Mapping[str, str], index: DirectoryIndex) -> Submission:
+def form_to_issue(form: Mapping[str, str], index: DirectoryIndex, radius_m: float | None = None) -> Submission:
     """The issue a GeoReport POST describes, or a `FormError` naming every bad parameter.
     `api_key` is the caller's business and not looked at here."""
     errors: list[str] = []
@@ -371,7 +412,7 @@ def form_to_issue(form: Mapping[str, str], index: DirectoryIndex) -> Submission:
         errors.append("service_code is required")
     elif service_code not in index.services:
         errors.append(f"service_code {service_code!r} is not a known service")
-    building_id, problems = _building(form, index)
+    building_id, problems = _building(form, index, radius_m)
     errors += problems
     description = form.get("description") or ""
     if not description.strip():

@@ -196,7 +196,7 @@ async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
     api_key = form.get("api_key") or request.query_params.get("api_key")
     who = service.principal_of(intake.tokens, api_key, service.SUBMITTERS)
     index = intake.directory.require()
-    submission = mapping.form_to_issue(form, index)
+    submission = mapping.form_to_issue(form, index, intake.settings.open311_radius_m)
     extra = {"open311": submission.location} if submission.location is not None else None
     doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=extra)
     link = follow_url(intake.settings.public_url, intake.tokens, str(doc["_id"]))

@@ -281,6 +281,7 @@ def describe(reporting: Reporting, order: dict[str, Any], lang: str = "zh") -> d
     return {
         **order,
         "building_name": building.name if building else order["building_id"],
+        "address": building.address if building else None,
         "node_name": node.name if node else order["grid_node"],
         "service_name": service.name if service else order["service_code"],
         "ack_left": ack_left if order["status"] == "assigned" else "",

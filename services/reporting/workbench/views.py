@@ -306,6 +306,7 @@ EN: dict[str, str] = {
     "签收：{due}（{left}）": "Acknowledge by {due} ({left})",
     "办结：{due}（{left}）": "Resolve by {due} ({left})",
     "这里没有工单。": "No work orders here.",
+    "地址": "Address",
     "上一页": "Previous",
     "下一页": "Next",
     "第 {n} 页": "Page {n}",

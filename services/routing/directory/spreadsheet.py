@@ -8,7 +8,8 @@ the header row first (English or Chinese headers), one row per item:
 | roles / 角色 | code 代码, name 名称 |
 | staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱 |
 | grid / 网格 | id 编号, name 名称, parent 上级 (empty for the one root), heads 负责人 |
-| buildings / 楼宇 | id 编号, name 名称, grid_node 网格, heads 楼长, address 地址, note 备注, then one column per role |
+| buildings / 楼宇 | id 编号, name 名称, grid_node 网格, heads 楼长, address 地址, lat 纬度, long 经度, |
+|  | note 备注, then one column per role (lat and long: WGS-84 degrees) |
 | services / 服务 | code 代码, name 名称, group 分组, role 角色, department 部门, urgent 紧急, acknowledge 签收时限, |
 |  | resolve 办结时限, calendar 日历 |
 
@@ -98,6 +99,8 @@ BUILDINGS = SheetSpec(
         Column("grid_node", ("网格",), True),
         Column("heads", ("楼长",), True),
         Column("address", ("地址",)),
+        Column("lat", ("纬度",)),
+        Column("long", ("经度",)),
         Column("note", ("备注",)),
     ),
     role_columns=True,
@@ -344,6 +347,8 @@ class _Builder:
 
         def make(row: Row) -> dict[str, Any]:
             building = _pick(row.values, "id", "name", "grid_node", "address", "note")
+            if "lat" in row.values or "long" in row.values:  # the model names a bad or half location
+                building["location"] = _pick(row.values, "lat", "long")
             building["heads"] = split_ids(row.values.get("heads"))
             building["team"] = {self.role(header): staff for header, staff in row.roles.items()}
             return building

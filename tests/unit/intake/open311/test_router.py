@@ -48,6 +48,7 @@ def fake(index: DirectoryIndex, tokens: Tokens) -> SimpleNamespace:
             open311_public=DEFAULT_PUBLIC_FIELDS,
             public_url="http://public.example",
             open311_jurisdiction="putuo",
+            open311_radius_m=300.0,
         ),
         tokens=tokens,
         directory=SimpleNamespace(index=index, version=3, require=lambda: index),

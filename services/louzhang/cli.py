@@ -536,25 +536,10 @@ def backup_dump(
 ) -> None:
     """Dump every collection of LOUZHANG_MONGO_DB (at LOUZHANG_MONGO_URL) to FOLDER, in mongodump's layout:
     <collection>.bson and <collection>.metadata.json (indexes), plus manifest.json."""
-    from pymongo import MongoClient
+    from louzhang.backup import dump
 
-    from louzhang.backup import BackupError, dump
-    from louzhang.settings import ServiceSettings
-
-    settings = ServiceSettings()
-    client: MongoClient[Any] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000)
-    try:
-        result = dump(client, settings.mongo_db, folder)
-    except BackupError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        client.close()
-    documents = sum(result.counts.values())
-    typer.echo(
-        f"{settings.mongo_db}: {len(result.counts)} collections, {documents} documents, {result.indexes} indexes "
-        f"written to {folder} in {result.seconds:.1f} s ({'one snapshot' if result.snapshot else 'no snapshot'})"
-    )
+    result = _backup(lambda client, db: dump(client, db, folder), f"written to {folder}")
+    typer.echo(f"({'one snapshot' if result.snapshot else 'no snapshot'})")
 
 
 @backup_app.command("restore")
@@ -564,15 +549,23 @@ def backup_restore(
 ) -> None:
     """Restore a dump into LOUZHANG_MONGO_DB (at LOUZHANG_MONGO_URL): collections, documents, indexes. Stop the
     services first; a collection that exists already stops the restore unless --drop."""
+    from louzhang.backup import restore
+
+    _backup(lambda client, db: restore(client, db, folder, drop=drop), f"restored from {folder}")
+
+
+def _backup(run: Any, done: str) -> Any:
+    """Run a dump or a restore against the configured database, say what it did, and return its
+    result; exit 1 with its refusal."""
     from pymongo import MongoClient
 
-    from louzhang.backup import BackupError, restore
+    from louzhang.backup import BackupError
     from louzhang.settings import ServiceSettings
 
     settings = ServiceSettings()
     client: MongoClient[Any] = MongoClient(settings.mongo_url, serverSelectionTimeoutMS=10_000)
     try:
-        result = restore(client, settings.mongo_db, folder, drop=drop)
+        result = run(client, settings.mongo_db)
     except BackupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
@@ -581,5 +574,6 @@ def backup_restore(
     documents = sum(result.counts.values())
     typer.echo(
         f"{settings.mongo_db}: {len(result.counts)} collections, {documents} documents, {result.indexes} indexes "
-        f"restored from {folder} in {result.seconds:.1f} s"
+        f"{done} in {result.seconds:.1f} s"
     )
+    return result

@@ -28,7 +28,7 @@ from pymongo import MongoClient
 
 from louzhang.cluster import Layout, alive, rabbitmqctl
 from tests.support.directory import receivers_allow, small_directory
-from tests.support.servers import SERVICES, Stack, eventually
+from tests.support.servers import Stack, eventually, own_stack
 
 pytestmark = pytest.mark.cluster
 
@@ -210,22 +210,8 @@ def submit_until_taken(stack: Stack, token: str, title: str, deadline_s: float =
 
 def test_the_stack_rides_the_loss_of_its_broker_node_and_of_the_primary(cluster: Up) -> None:
     amqp_url, mongo_url = (line.split("=", 1)[1] for line in expected_lines(cluster))
-    stack = Stack(
-        mongo_url=mongo_url,
-        amqp_url=amqp_url,
-        extra_env={"LOUZHANG_RATE_LIMIT_PER_MIN": "0", "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()},
-    )
-    stack.start()
-    try:
-        r = httpx.put(
-            f"{stack.url('routing')}/v1/directory",
-            json=small_directory(),
-            headers={"Authorization": f"Bearer {stack.admin_token}"},
-            timeout=30,
-        )
-        assert r.status_code == 200, r.text
-        for name in SERVICES:
-            eventually(lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=name)
+    env = {"LOUZHANG_RATE_LIMIT_PER_MIN": "0", "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()}
+    with own_stack(mongo_url, amqp_url, env, small_directory()) as stack:
         officer = httpx.post(
             f"{stack.url('routing')}/v1/tokens",
             json={"kind": "staff", "subject": "S06"},
@@ -268,10 +254,6 @@ def test_the_stack_rides_the_loss_of_its_broker_node_and_of_the_primary(cluster:
             timeout=30,
             what="a new primary",
         )
-    finally:
-        stack.stop()
-        with contextlib.suppress(Exception):
-            stack.drop()
 
 
 def test_down_stops_every_process_and_removes_the_folder(cluster: Up) -> None:

@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
 from tests.support.api import Api
 from tests.support.directory import receivers_allow, small_directory
-from tests.support.servers import Mongod, Stack, Vhost, eventually
+from tests.support.servers import Mongod, eventually, own_stack
 
 FAR = {
     "code": "far",
@@ -29,26 +27,11 @@ SERVICES = ("intake", "routing", "reporting")
 
 @contextmanager
 def far_stack(mongod: Mongod, env: dict[str, str]) -> Iterator[Api]:
-    vhost = Vhost()
-    vhost.create()
-    stack = Stack(
-        mongo_url=mongod.url, amqp_url=vhost.url, extra_env={**env, "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()}
-    )
-    try:
-        stack.start(*SERVICES)
-        api = Api(stack)
-        directory = small_directory()
-        directory["services"].append(FAR)
-        assert api.put("routing", "/v1/directory", json=directory).status_code == 200
-        for name in SERVICES:
-            eventually(
-                lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=f"{name} ready"
-            )
-        yield api
-    finally:
-        stack.stop()
-        stack.drop()
-        vhost.delete()
+    directory = small_directory()
+    directory["services"].append(FAR)
+    extra = {**env, "LOUZHANG_OUTBOUND_ALLOW": receivers_allow()}
+    with own_stack(mongod.url, None, extra, directory, SERVICES) as stack:
+        yield Api(stack)
 
 
 def submit_far(api: Api) -> dict[str, Any]:

@@ -8,38 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
-
 from tests.support.api import Api
 from tests.support.directory import small_directory
 from tests.support.endpoints import Endpoints
-from tests.support.servers import SERVICES, Mongod, Stack, Vhost, eventually
+from tests.support.servers import Mongod, eventually, own_stack
 
 ROUND = re.compile(r'name="round" value="([^"]*)"')
 
 
 @contextmanager
 def reporter_stack(mongod: Mongod, endpoints: Endpoints, env: dict[str, str]) -> Iterator[Api]:
-    vhost = Vhost()
-    vhost.create()
-    stack = Stack(
-        mongo_url=mongod.url,
-        amqp_url=vhost.url,
-        extra_env={**env, "LOUZHANG_AUTOCLOSE": "PT1H", "LOUZHANG_OUTBOUND_ALLOW": f"127.0.0.1:{endpoints.port}"},
-    )
-    try:
-        stack.start(*SERVICES)
-        api = Api(stack)
-        assert api.put("routing", "/v1/directory", json=small_directory()).status_code == 200
-        for name in SERVICES:
-            eventually(
-                lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=f"{name} ready"
-            )
-        yield api
-    finally:
-        stack.stop()
-        stack.drop()
-        vhost.delete()
+    extra = {**env, "LOUZHANG_AUTOCLOSE": "PT1H", "LOUZHANG_OUTBOUND_ALLOW": f"127.0.0.1:{endpoints.port}"}
+    with own_stack(mongod.url, None, extra, small_directory()) as stack:
+        yield Api(stack)
 
 
 def submit(api: Api, title: str = "消防通道堆物", service_code: str = "talent", **extra: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -13,7 +14,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -167,3 +169,39 @@ class Stack:
             print(f"service logs kept in {self.logs}")
         else:
             shutil.rmtree(self.logs, ignore_errors=True)
+
+
+@contextmanager
+def own_stack(
+    mongo_url: str,
+    amqp_url: str | None,
+    env: dict[str, str],
+    directory: dict[str, Any],
+    services: tuple[str, ...] = SERVICES,
+) -> Iterator[Stack]:
+    """A stack of its own (its own database, and its own vhost unless `amqp_url` is given), with
+    `directory` loaded and every /readyz at 200; stopped and dropped afterwards."""
+    vhost = None
+    if amqp_url is None:
+        vhost = Vhost()
+        vhost.create()
+        amqp_url = vhost.url
+    stack = Stack(mongo_url=mongo_url, amqp_url=amqp_url, extra_env=env)
+    try:
+        stack.start(*services)
+        r = httpx.put(
+            f"{stack.url('routing')}/v1/directory",
+            json=directory,
+            headers={"Authorization": f"Bearer {stack.admin_token}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        for name in services:
+            eventually(lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=name)
+        yield stack
+    finally:
+        stack.stop()
+        with contextlib.suppress(PyMongoError):
+            stack.drop()
+        if vhost is not None:
+            vhost.delete()

@@ -80,7 +80,9 @@ def test_both_heads_of_a_two_head_building_are_assigned(api: Api) -> None:
 
 def test_unknown_building_and_service_are_422_and_nothing_is_stored_or_published(api: Api) -> None:
     db = api.stack.database()
-    issues, outbox = db["intake_issues"].count_documents({}), db["intake_outbox"].count_documents({})
+    # Not `token.seen`: intake reports a token it verifies for the first time a second or so later.
+    events = {"name": {"$ne": "token.seen"}}
+    issues, outbox = db["intake_issues"].count_documents({}), db["intake_outbox"].count_documents(events)
     r = api.post("intake", "/v1/issues", json={**ISSUE, "building_id": "NOPE", "service_code": "nope"})
     assert r.status_code == 422
     locs = {tuple(e["loc"]) for e in r.json()["detail"]}
@@ -91,7 +93,7 @@ def test_unknown_building_and_service_are_422_and_nothing_is_stored_or_published
     r = api.post("intake", "/v1/issues", json={k: v for k, v in ISSUE.items() if k != "description"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "description"]
     assert db["intake_issues"].count_documents({}) == issues
-    assert db["intake_outbox"].count_documents({}) == outbox
+    assert db["intake_outbox"].count_documents(events) == outbox
 
 
 def test_oversized_body_is_413(api: Api) -> None:

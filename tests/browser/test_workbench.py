@@ -92,6 +92,16 @@ def test_a_head_acts_on_an_issue_from_the_message_that_told_them(
     timeline = page.inner_text(".timeline")
     assert "签收 测试人员05" in timeline and "办结 测试人员05：纸箱已清走" in timeline
     page.screenshot(path=str(ARTIFACTS / "workbench-resolved.png"), full_page=True)
+    # The same page on a desk screen.
+    desk = browser.new_context(
+        locale="zh-CN", viewport={"width": 1280, "height": 900}, storage_state=context.storage_state()
+    )
+    wide = desk.new_page()
+    wide.goto(link)
+    wide.wait_for_selector("h1:has-text('三楼消防通道堆物')")
+    assert wide.evaluate("document.documentElement.scrollWidth") <= 1280
+    wide.screenshot(path=str(ARTIFACTS / "workbench-desk.png"), full_page=True)
+    desk.close()
 
     page.goto(f"{base}/my?tab=done")
     page.wait_for_selector("text=三楼消防通道堆物")

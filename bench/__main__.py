@@ -35,8 +35,7 @@ from bench.stack import (
     say,
 )
 from bench.stages import stages
-from louzhang.store import utcnow
-from reporting.fold import SHANGHAI
+from kernel.times import SHANGHAI, utcnow
 from reporting.windows import month_of
 
 ROOT = Path(__file__).resolve().parent.parent

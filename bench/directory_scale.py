@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from louzhang.directory import Directory, DirectoryIndex
+from kernel.directory import Directory, DirectoryIndex
 from routing.directory.service import DEMO_FILE
 from routing.workorders.dispatch import dispatch
 

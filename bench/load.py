@@ -192,7 +192,7 @@ def wrk(
 
 
 def now_utc() -> datetime:
-    from louzhang.store import utcnow
+    from kernel.times import utcnow
 
     return utcnow()
 

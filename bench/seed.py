@@ -35,8 +35,8 @@ from pymongo.write_concern import WriteConcern
 
 from bench.load import percentile
 from bench.stack import ACKNOWLEDGE, RESOLVE, ROLES, SERVICES_CATALOGUE, TOWNS, building_ids, say
-from louzhang.events import WORK_ORDER_EVENTS, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
-from louzhang.store import utcnow
+from kernel.events import WORK_ORDER_EVENTS, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
+from kernel.times import utcnow
 from reporting import fold
 from reporting.counters import SCALARS
 from reporting.readmodel import targets

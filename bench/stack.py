@@ -25,10 +25,10 @@ from typing import Any, TypeVar
 import httpx
 from pymongo import MongoClient
 from pymongo.database import Database
+from tests.support.servers import Mongod, Vhost
 
-from louzhang import topology
-from louzhang.broker import TemporaryVhost, queue_depths
-from louzhang.mongod import TemporaryMongod
+from chassis import topology
+from ops.broker import queue_depths
 
 Doc = dict[str, Any]
 
@@ -196,7 +196,7 @@ class CpuMeter:
 # ---- RabbitMQ -----------------------------------------------------------------------------------------
 
 
-class BenchVhost(TemporaryVhost):
+class BenchVhost(Vhost):
     """Retried: another engineer's chaos run restarts the broker now and then."""
 
     def __init__(self) -> None:
@@ -285,7 +285,7 @@ class Services:
         for name in SERVICES:
             log = (self.logs / f"{name}.log").open("ab")
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "louzhang.cli", "serve", name],
+                [sys.executable, "-m", "ops.cli", "serve", name],
                 env=self.env(),
                 cwd=self.logs,
                 stdout=log,
@@ -320,7 +320,7 @@ BENCH_ENV = {
 
 @dataclass
 class BenchStack:
-    mongod: TemporaryMongod = field(default_factory=lambda: TemporaryMongod("louzhang-bench-mongo-"))
+    mongod: Mongod = field(default_factory=lambda: Mongod("louzhang-bench-mongo-"))
     vhost: BenchVhost = field(default_factory=BenchVhost)
     stack: Services | None = None
     client: MongoClient[Doc] | None = None

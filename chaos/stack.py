@@ -153,7 +153,7 @@ class Stack:
         log = (self.root / "run.log").open("wb")
         # The root as working directory: no `.env` of the repository is read.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "louzhang.cli", "run", "--root", str(self.root)],
+            [sys.executable, "-m", "ops.cli", "run", "--root", str(self.root)],
             env=self.env(),
             cwd=self.root,
             stdout=log,

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
+from chassis import topology
+from chassis.bus import BatchHandler, Handler
+from chassis.replica import DirectoryReplica
+from chassis.runtime import Runtime
 from intake.enterprises import EnterpriseCopy
 from intake.issues.service import Issues
 from intake.settings import IntakeSettings
 from intake.visits.service import Visits
-from louzhang import topology
-from louzhang.bus import BatchHandler, Handler
-from louzhang.events import DirectoryUpdated, EnterpriseUpdated, Event, WorkOrderChanged
-from louzhang.replica import DirectoryReplica
-from louzhang.runtime import Runtime
+from kernel.events import DirectoryUpdated, EnterpriseUpdated, Event, WorkOrderChanged
 
 log = logging.getLogger(__name__)
 

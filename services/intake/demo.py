@@ -9,19 +9,17 @@ import logging
 import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
+from chassis.auth import Principal
 from intake.visits.models import VisitCreate, VisitIssue
-from louzhang.auth import Principal
-from louzhang.store import utcnow
+from kernel.times import SHANGHAI, utcnow
 
 if TYPE_CHECKING:
     from intake.bootstrap import Intake
 
 log = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO = Principal("admin", "demo")
 NOTES = (
     "了解企业用工需求（示例）",

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from louzhang.events import EnterpriseUpdated, Event
-from louzhang.store import Store, keep_newest, utcnow
+from chassis.store import Store, keep_newest
+from kernel.events import EnterpriseUpdated, Event
+from kernel.times import utcnow
 
 
 class EnterpriseCopy:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from chassis.app import create_app as create_service_app
 from intake.bootstrap import Intake
 from intake.settings import IntakeSettings
-from louzhang.app import create_app as create_service_app
 
 
 def create_app() -> FastAPI:

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from pydantic import Field, field_validator
 
+from chassis.settings import ServiceSettings
 from intake.open311.mapping import DEFAULT_PUBLIC_FIELDS, parse_public_fields
-from louzhang.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):

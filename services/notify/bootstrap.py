@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
-from louzhang import topology
-from louzhang.bus import BatchHandler, Handler
-from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, SigninLink, WorkOrderChanged
-from louzhang.replica import DirectoryReplica
-from louzhang.runtime import Runtime
+from chassis import topology
+from chassis.bus import BatchHandler, Handler
+from chassis.replica import DirectoryReplica
+from chassis.runtime import Runtime
+from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, SigninLink, WorkOrderChanged
 from notify import signin
 from notify.deliveries.contacts import Contacts
 from notify.deliveries.service import Deliveries

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from louzhang.app import create_app as create_service_app
+from chassis.app import create_app as create_service_app
 from notify.bootstrap import Notify
 from notify.settings import NotifySettings
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from louzhang.directory import DirectoryIndex
-from louzhang.events import WorkOrderChanged
-from louzhang.times import SHANGHAI
+from kernel.directory import DirectoryIndex
+from kernel.events import WorkOrderChanged
+from kernel.times import SHANGHAI
 from notify.channels.base import Message
 
 HEADLINES = {

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from louzhang.settings import ServiceSettings
+from chassis.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from louzhang.events import Event, SigninLink
-from louzhang.times import SHANGHAI
+from kernel.events import Event, SigninLink
+from kernel.times import SHANGHAI
 from notify.channels.base import Message, Outgoing, SendError
 from notify.channels.mail import Email
 

@@ -15,9 +15,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from louzhang.auth import Principal
-from louzhang.directory import Building, DirectoryIndex
-from louzhang.store import utcnow
+from chassis.auth import Principal
+from kernel.directory import Building, DirectoryIndex
+from kernel.times import SHANGHAI, utcnow
 from reporting.bootstrap import Reporting, runtime
 from reporting.exports import (
     BOLD,
@@ -34,7 +34,6 @@ from reporting.exports import (
     workbook_bytes,
 )
 from reporting.filters import Reader, Scope
-from reporting.fold import SHANGHAI
 from reporting.queries import Filter
 from reporting.router import issue_row
 from reporting.windows import next_month

@@ -6,9 +6,12 @@ from collections.abc import Sequence
 
 from fastapi import Request
 
-from louzhang import topology
-from louzhang.bus import BatchHandler, Handler
-from louzhang.events import (
+from chassis import topology
+from chassis.bus import BatchHandler, Handler
+from chassis.ratelimit import Budget
+from chassis.replica import DirectoryReplica
+from chassis.runtime import Runtime
+from kernel.events import (
     DirectoryUpdated,
     EnterpriseUpdated,
     Event,
@@ -18,9 +21,6 @@ from louzhang.events import (
     VisitRecorded,
     WorkOrderChanged,
 )
-from louzhang.ratelimit import Budget
-from louzhang.replica import DirectoryReplica
-from louzhang.runtime import Runtime
 from reporting import metrics
 from reporting.queries import Reports
 from reporting.readmodel import ReadModel

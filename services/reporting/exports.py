@@ -26,9 +26,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from kernel.times import SHANGHAI
 from reporting.bootstrap import Reporting, runtime
 from reporting.filters import ReportScope, Scope
-from reporting.fold import SHANGHAI
 from reporting.router import names_for, node_groups
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 
-from louzhang.auth import Principal, require
-from louzhang.directory import DirectoryIndex
-from louzhang.store import utcnow
-from louzhang.times import parse_instant
+from chassis.auth import Principal, require
+from kernel.directory import DirectoryIndex
+from kernel.times import parse_instant, utcnow
 from reporting.bootstrap import Reporting, runtime
 from reporting.queries import Filter
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from louzhang.events import IssueFeedback, IssueSubmitted, WorkOrderChanged
+from kernel.events import IssueFeedback, IssueSubmitted, WorkOrderChanged
+from kernel.times import SHANGHAI
 from reporting import histogram
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DONE = ("resolved", "closed")
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from louzhang.directory import DirectoryIndex
-from louzhang.loops import run_forever
-from louzhang.replica import DirectoryReplica
-from louzhang.store import utcnow
+from chassis.loops import run_forever
+from chassis.replica import DirectoryReplica
+from kernel.directory import DirectoryIndex
+from kernel.times import utcnow
 from reporting import kpis
 from reporting.queries import Filter, Reports
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from louzhang.store import utcnow
+from kernel.times import SHANGHAI, utcnow
 from reporting import counters as C
 from reporting import fold
 from reporting.readmodel import ALL, ReadModel
@@ -91,7 +91,7 @@ class Reports:
             return []
         group: Any = {"$literal": None}
         if field == "period":
-            group = {"$dateTrunc": {"date": "$submitted_at", "unit": "day", "timezone": str(fold.SHANGHAI)}}
+            group = {"$dateTrunc": {"date": "$submitted_at", "unit": "day", "timezone": str(SHANGHAI)}}
         elif field is not None:
             group = {"$ifNull": [f"${field}", ""]}  # as `contribution` places an issue without one
 
@@ -294,7 +294,7 @@ class Reports:
         """Buckets of day, week (from Monday) or month, in Asia/Shanghai."""
 
         def bucket(d: Doc) -> str:
-            day: datetime = d["period"].astimezone(fold.SHANGHAI)
+            day: datetime = d["period"].astimezone(SHANGHAI)
             if interval == "week":
                 day = day - timedelta(days=day.weekday())
             elif interval == "month":

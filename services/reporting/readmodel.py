@@ -19,7 +19,8 @@ from pymongo import ASCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from louzhang.events import (
+from chassis.store import Store
+from kernel.events import (
     EnterpriseUpdated,
     Event,
     IssueFeedback,
@@ -28,7 +29,7 @@ from louzhang.events import (
     WorkOrderChanged,
     parse_data,
 )
-from louzhang.store import Store, utcnow
+from kernel.times import utcnow
 from reporting import fold
 from reporting.windows import month_of
 

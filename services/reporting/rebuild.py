@@ -30,8 +30,9 @@ from typing import Any
 from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
+from kernel.times import utcnow
 from reporting import fold
 from reporting.counters import HISTOGRAMS
 from reporting.readmodel import ALL, NAMES, ReadModel, swap_in

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from louzhang.directory import GridNode
+from kernel.directory import GridNode
 from reporting import counters as C
 from reporting.bootstrap import Reporting, runtime
 from reporting.filters import Reader, ReportScope, Scope

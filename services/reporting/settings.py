@@ -5,7 +5,7 @@ from datetime import timedelta
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 
-from louzhang.settings import ServiceSettings
+from chassis.settings import ServiceSettings
 
 
 class ReportingSettings(ServiceSettings):

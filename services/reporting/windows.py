@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from reporting.fold import SHANGHAI, day_of
+from kernel.times import SHANGHAI
+from reporting.fold import day_of
 
 # An open start: before any issue this system can hold.
 BEGINNING = datetime(2000, 1, 1, tzinfo=SHANGHAI)

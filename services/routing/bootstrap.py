@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from fastapi import Request
 
-from louzhang import topology
-from louzhang.bus import BatchHandler, Handler
-from louzhang.events import Event, IssueFeedback, IssueSubmitted
-from louzhang.runtime import Runtime
+from chassis import topology
+from chassis.bus import BatchHandler, Handler
+from chassis.runtime import Runtime
+from kernel.events import Event, IssueFeedback, IssueSubmitted
 from routing.directory.service import DirectoryVersions, demo_directory
 from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings

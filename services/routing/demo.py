@@ -8,7 +8,7 @@ import logging
 import random
 from typing import TYPE_CHECKING
 
-from louzhang.auth import Principal
+from chassis.auth import Principal
 from routing.workorders.service import Forbidden, NotFound
 from routing.workorders.states import Action, NotAllowed
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from louzhang.settings import ServiceSettings
+from chassis.settings import ServiceSettings
 
 
 class RoutingSettings(ServiceSettings):

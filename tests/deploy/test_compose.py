@@ -270,7 +270,7 @@ def interpolated() -> dict[str, str]:
 def cli_variables() -> set[str]:
     import typer.main
 
-    from louzhang.cli import app
+    from ops.cli import app
 
     names: set[str] = set()
 

@@ -32,7 +32,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from louzhang.settings import ServiceSettings
+from chassis.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"

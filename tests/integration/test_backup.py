@@ -13,8 +13,8 @@ from bson import ObjectId
 from pymongo import MongoClient
 from typer.testing import CliRunner
 
-from louzhang.backup import MANIFEST, BackupError, restore
-from louzhang.cli import app
+from ops.backup import MANIFEST, BackupError, restore
+from ops.cli import app
 from tests.support.api import Api
 from tests.support.servers import eventually
 
@@ -98,7 +98,7 @@ def test_a_truncated_dump_is_refused(api: Api, tmp_path: Path) -> None:
     name = f"louzhang_backup_{uuid.uuid4().hex[:8]}"
     try:
         client[name].things.insert_many([{"n": n, "pad": "x" * 100} for n in range(10)])
-        from louzhang.backup import dump
+        from ops.backup import dump
 
         dump(client, name, tmp_path / "d")
         data = (tmp_path / "d" / "things.bson").read_bytes()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from louzhang.events import IssueSubmitted, Submitter, new_event
+from kernel.events import IssueSubmitted, Submitter, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
 from tests.support.directory import receivers_allow, small_directory

@@ -15,17 +15,15 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from kernel.times import SHANGHAI as SH
 from tests.conftest import TEST_ENV
 from tests.support.api import Api
 from tests.support.calendar import banner_years, far_stack, submit_far
 from tests.support.servers import Mongod, eventually
-
-SH = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
-from louzhang.cluster import Layout, alive, rabbitmqctl
+from ops.cluster import Layout, alive, rabbitmqctl
 from tests.support.directory import receivers_allow, small_directory
 from tests.support.servers import Stack, eventually, own_stack
 
@@ -45,7 +45,7 @@ def free_ports(n: int) -> list[int]:
 def louzhang(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOUZHANG_")}
     return subprocess.run(
-        [sys.executable, "-m", "louzhang.cli", "cluster", *args],
+        [sys.executable, "-m", "ops.cli", "cluster", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import aio_pika
 
-from louzhang import dead
-from louzhang.events import IssueSubmitted, Submitter, new_event
+from kernel.events import IssueSubmitted, Submitter, new_event
+from ops import dead
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
 from tests.support.servers import eventually, until
@@ -65,7 +65,7 @@ async def test_poison_is_listed_with_its_reason_and_a_good_message_replays(api: 
 def test_cli_lists_and_replays(api: Api) -> None:
     from typer.testing import CliRunner
 
-    from louzhang.cli import app
+    from ops.cli import app
 
     env = {"LOUZHANG_AMQP_URL": api.stack.amqp_url}
     listed = CliRunner().invoke(app, ["dead", "list", "--queue", PARKED], env=env)

@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from louzhang.cli import app
-from louzhang.directory import Directory
+from kernel.directory import Directory
+from ops.cli import app
 from tests.support.api import Api
 from tests.support.directory import small_directory
 from tests.support.workbook import directory_sheets, write_workbook

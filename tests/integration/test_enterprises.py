@@ -16,7 +16,7 @@ import httpx
 import openpyxl
 from typer.testing import CliRunner
 
-from louzhang.cli import app
+from ops.cli import app
 from tests.support.api import Api
 from tests.support.servers import free_port
 from tests.support.uscc import ALPHABET, new_uscc

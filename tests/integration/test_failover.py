@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from louzhang.broker import rabbitmqctl
+from ops.broker import rabbitmqctl
 from tests.support.api import Api
 from tests.support.servers import eventually, free_port
 

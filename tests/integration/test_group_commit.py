@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 from prometheus_client import REGISTRY
 
+from chassis.auth import Principal
+from chassis.store import Store
 from intake.enterprises import EnterpriseCopy
 from intake.issues.models import IssueCreate
 from intake.issues.service import Issues
-from louzhang.auth import Principal
-from louzhang.directory import Directory, DirectoryIndex
-from louzhang.store import Store
+from kernel.directory import Directory, DirectoryIndex
 from tests.support.directory import small_directory
 from tests.support.servers import Mongod
 

@@ -18,8 +18,8 @@ from typing import Any
 import aio_pika
 import pytest
 
-from louzhang import topology
-from louzhang.events import StaffRef, Submitter, WorkOrderChanged, new_event
+from chassis import topology
+from kernel.events import StaffRef, Submitter, WorkOrderChanged, new_event
 from tests.support.api import Api
 from tests.support.directory import small_directory
 from tests.support.endpoints import Endpoints

@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.bus import Bus
-from louzhang.events import Event, IssueSubmitted, Submitter, new_event
-from louzhang.store import OutboxRelay, Store
+from chassis.bus import Bus
+from chassis.outbox import OutboxRelay
+from chassis.store import Store
+from kernel.events import Event, IssueSubmitted, Submitter, new_event
 from tests.support.broker import queue_depth
 from tests.support.servers import Mongod, Vhost, until
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from louzhang.auth import Tokens
-from louzhang.directory import Directory
-from louzhang.events import Event, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged, new_event
-from louzhang.store import Store
+from chassis.auth import Tokens
+from chassis.store import Store
+from kernel.directory import Directory
+from kernel.events import Event, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged, new_event
 from notify.deliveries.contacts import Contacts
 from notify.deliveries.service import Deliveries
 from notify.inbox.service import Inbox

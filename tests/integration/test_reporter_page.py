@@ -13,7 +13,7 @@ import httpx
 import pytest
 from bson import ObjectId
 
-from louzhang.auth import Tokens
+from chassis.auth import Tokens
 from tests.conftest import TEST_ENV
 from tests.support.api import Api
 from tests.support.endpoints import Endpoints

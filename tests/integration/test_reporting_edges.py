@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.times import utcnow
 from reporting import counters as C
 from reporting import fold, histogram
 from reporting.queries import EXACT_MEDIANS_UP_TO, Filter, Reports

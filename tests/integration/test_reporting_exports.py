@@ -13,16 +13,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from kernel.times import SHANGHAI
 from tests.support.api import Api
 from tests.support.servers import eventually
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The contract's summary fields, in the export's order, under their Chinese headers.
 HEADERS = {
     "编号": "key",

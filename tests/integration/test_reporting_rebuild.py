@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from louzhang.cli import app
-from louzhang.store import Store
+from chassis.store import Store
+from ops.cli import app
 from reporting import fold
 from reporting.readmodel import ALL, ReadModel
 from reporting.rebuild import Rebuilt, rebuild, repair_days

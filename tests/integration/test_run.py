@@ -78,7 +78,7 @@ class Run:
         )
         self.log = (root / "run.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "louzhang.cli", "run", "--root", str(root)],
+            [sys.executable, "-m", "ops.cli", "run", "--root", str(root)],
             env=env,
             cwd=root,
             stdout=self.log,

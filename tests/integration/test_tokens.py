@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from louzhang.auth import Tokens
+from chassis.auth import Tokens
 from tests.support.api import Api
 from tests.support.servers import SERVICES, eventually
 
@@ -121,7 +121,7 @@ def cli_env(api: Api, tmp_path: Any) -> dict[str, str]:
 
 def cli(env: dict[str, str], cwd: Any, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "louzhang.cli", "token", *args], env=env, cwd=cwd, capture_output=True, text=True
+        [sys.executable, "-m", "ops.cli", "token", *args], env=env, cwd=cwd, capture_output=True, text=True
     )
 
 

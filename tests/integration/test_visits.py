@@ -9,8 +9,8 @@ import re
 import uuid
 from typing import Any
 
-from louzhang.enterprises import Enterprise
-from louzhang.events import EnterpriseUpdated, new_event
+from kernel.enterprises import Enterprise
+from kernel.events import EnterpriseUpdated, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw
 from tests.support.servers import eventually

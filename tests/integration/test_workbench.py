@@ -221,7 +221,7 @@ def test_an_admin_hands_a_person_a_sign_in_link_from_the_cli(api: Api, tmp_path:
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "louzhang.cli", "staff", "sign-in-link", *args]
+        command = [sys.executable, "-m", "ops.cli", "staff", "sign-in-link", *args]
         return subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
 
     handed = cli("S09")

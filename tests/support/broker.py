@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import aio_pika
 
-from louzhang import topology
-from louzhang.broker import queue_depths
+from chassis import topology
+from ops.broker import queue_depths
 
 
 async def publish_raw(amqp_url: str, routing_key: str, body: bytes, message_id: str = "raw") -> None:

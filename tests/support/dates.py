@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-# Well-formed, outside what louzhang.times takes ([1970-01-01T00:00Z, 2100-01-01T00:00Z)):
+# Well-formed, outside what kernel.times takes ([1970-01-01T00:00Z, 2100-01-01T00:00Z)):
 # refused naming the parameter ("out of range").
 OUT_OF_RANGE = (
     "0001-01-01",

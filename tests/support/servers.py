@@ -1,4 +1,5 @@
-"""Real servers for the tests: an embedded MongoDB replica set, a RabbitMQ vhost, the four services."""
+"""Real servers for the tests and the bench: an embedded MongoDB replica set, a RabbitMQ vhost, the four
+services."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +26,8 @@ import httpx
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-from louzhang.broker import TemporaryVhost
-from louzhang.mongod import TemporaryMongod
+from ops.broker import rabbitmqctl
+from ops.mongod import initiate_replica_set, mongod_argv
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("routing", "intake", "notify", "reporting")
@@ -44,14 +46,20 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, every: f
     last: Any = None
     while time.monotonic() < deadline:
         try:
-            last = probe()
+            got = probe()
         except (httpx.HTTPError, PyMongoError, AssertionError) as exc:
             last = exc
         else:
-            if last:
-                return last
+            if got:
+                return got
+            last = got
         time.sleep(every)
     raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
+
+
+def answers(url: str) -> bool:
+    """Whether a GET of `url` answers 200."""
+    return httpx.get(url).status_code == 200
 
 
 async def until(
@@ -61,17 +69,65 @@ async def until(
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        last = await probe()
-        if last:
-            return last
+        got = await probe()
+        if got:
+            return got
+        last = got
         await asyncio.sleep(every)
     raise AssertionError(f"not within {timeout}s: {what or probe} (last: {last!r})")
 
 
-Mongod = TemporaryMongod  # the tests' name for it
+class Mongod:
+    """The embedded mongod as a one-node replica set on a free loopback port, its data in a
+    temporary folder: for the tests and the bench. `stop` keeps the data (`start` again resumes
+    it); `destroy` removes it."""
+
+    def __init__(self, prefix: str = "louzhang-mongo-") -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?replicaSet=rs0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            mongod_argv(self.dir, self.port, self.dir / "mongod.log"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        initiate_replica_set("127.0.0.1", self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(60)
+        self.process = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-Vhost = TemporaryVhost  # the tests' name for it
+class Vhost:
+    """A vhost of its own on the machine's broker (`LOUZHANG_TEST_AMQP`, guest by default), so that
+    runs never see each other's messages; `delete` removes it and everything in it."""
+
+    def __init__(self, prefix: str = "louzhang-test", *, attempts: int = 1) -> None:
+        self.name = f"{prefix}-{secrets.token_hex(5)}"
+        self.attempts = attempts
+        base = os.environ.get("LOUZHANG_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+        self.url = f"{base.rstrip('/')}/{self.name}"
+
+    def create(self) -> None:
+        rabbitmqctl("add_vhost", self.name, attempts=self.attempts)
+        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*", attempts=self.attempts)
+
+    def delete(self) -> None:
+        rabbitmqctl("delete_vhost", self.name, attempts=self.attempts)
 
 
 @dataclass
@@ -114,9 +170,8 @@ class Stack:
         for name in names or SERVICES:
             self._spawn(name, name)
         for name in names or SERVICES:
-            eventually(
-                lambda n=name: httpx.get(f"{self.url(n)}/healthz").status_code == 200, timeout=45, what=f"{name} up"
-            )
+            healthz = f"{self.url(name)}/healthz"
+            eventually(partial(answers, healthz), timeout=45, what=f"{name} up")
 
     def start_replica(self, service: str, label: str, env: dict[str, str] | None = None) -> str:
         """Another process of `service`, on a port of its own, `env` added to the stack's; returns its base URL."""
@@ -129,7 +184,7 @@ class Stack:
     def _spawn(self, service: str, label: str, env: dict[str, str] | None = None) -> None:
         log = (self.logs / f"{label}.log").open("ab")
         self.processes[label] = subprocess.Popen(
-            [sys.executable, "-m", "louzhang.cli", "serve", service],
+            [sys.executable, "-m", "ops.cli", "serve", service],
             env={**self.env, **(env or {})},
             cwd=self.logs,
             stdout=log,
@@ -197,7 +252,8 @@ def own_stack(
         )
         assert r.status_code == 200, r.text
         for name in services:
-            eventually(lambda n=name: httpx.get(f"{stack.url(n)}/readyz").status_code == 200, timeout=60, what=name)
+            readyz = f"{stack.url(name)}/readyz"
+            eventually(partial(answers, readyz), timeout=60, what=name)
         yield stack
     finally:
         stack.stop()

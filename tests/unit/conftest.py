@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from louzhang.directory import Directory, DirectoryIndex
-from louzhang.events import IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
+from kernel.directory import Directory, DirectoryIndex
+from kernel.events import IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
 
 SLA = {"acknowledge": "PT30M", "resolve": "PT24H", "calendar": "natural"}
 

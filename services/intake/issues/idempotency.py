@@ -12,8 +12,9 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from louzhang.auth import Principal
-from louzhang.store import Store, utcnow
+from chassis.auth import Principal
+from chassis.store import Store
+from kernel.times import utcnow
 
 KEEP = timedelta(hours=24)
 # A claim older than this whose request never finished (its process died, or the database went

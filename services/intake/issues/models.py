@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from louzhang.events import Reporter, Satisfaction, StaffRef
-from louzhang.urls import OutwardUrl
+from chassis.urls import OutwardUrl
+from kernel.events import Reporter, Satisfaction, StaffRef
 
 Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -5,13 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 
+from chassis.auth import Caller
+from chassis.bodies import parse_body
 from intake.bootstrap import Intake, runtime
 from intake.issues.idempotency import Conflict
 from intake.issues.models import FeedbackCreate, IssueCreate, IssueCreated, IssuePage, IssueRead, Status
 from intake.issues.service import NotResolved, may_give_feedback, to_read
-from louzhang.auth import Caller
-from louzhang.bodies import parse_body
-from louzhang.follow import follow_url
+from kernel.follow import follow_url
 
 router = APIRouter(prefix="/v1/issues", tags=["issues"])
 Runtime = Annotated[Intake, Depends(runtime)]

@@ -13,16 +13,17 @@ from fastapi.exceptions import RequestValidationError
 from pymongo import DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from chassis.auth import Principal
+from chassis.groupcommit import GroupCommit
+from chassis.paging import decode_cursor, page
+from chassis.store import Store
 from intake.enterprises import EnterpriseCopy
 from intake.issues.duplicates import normalized, possible_duplicate
 from intake.issues.idempotency import IdempotencyKeys
 from intake.issues.models import FeedbackCreate, IssueCreate
-from louzhang.auth import Principal
-from louzhang.directory import DirectoryIndex
-from louzhang.events import Event, IssueFeedback, IssueSubmitted, Submitter, WorkOrderChanged, new_event
-from louzhang.groupcommit import GroupCommit
-from louzhang.paging import decode_cursor, page
-from louzhang.store import Store, utcnow
+from kernel.directory import DirectoryIndex
+from kernel.events import Event, IssueFeedback, IssueSubmitted, Submitter, WorkOrderChanged, new_event
+from kernel.times import utcnow
 
 Doc = dict[str, Any]
 

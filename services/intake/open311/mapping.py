@@ -22,9 +22,9 @@ from bson.errors import InvalidId
 from pydantic import ValidationError
 
 from intake.issues.models import IssueCreate
-from louzhang.directory import Building, DirectoryIndex, Service
-from louzhang.events import Reporter
-from louzhang.times import EARLIEST, LATEST, OutOfRange, parse_instant
+from kernel.directory import Building, DirectoryIndex, Service
+from kernel.events import Reporter
+from kernel.times import EARLIEST, LATEST, OutOfRange, parse_instant
 
 Doc = dict[str, Any]
 
@@ -542,7 +542,7 @@ ID_SLACK = timedelta(seconds=5)
 
 def _object_id(instant: datetime) -> ObjectId:
     """The smallest ObjectId of `instant`, the bounds clamped to what an ObjectId holds (the
-    dates are within louzhang.times' range; the slack and the 90-day defaults may step past it)."""
+    dates are within kernel.times' range; the slack and the 90-day defaults may step past it)."""
     return ObjectId.from_datetime(min(max(instant, EARLIEST), LATEST))
 
 

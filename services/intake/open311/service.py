@@ -10,9 +10,9 @@ from bson.errors import InvalidId
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from chassis.auth import InvalidToken, Kind, Principal, Tokens
 from intake.issues.service import visible_filter
 from intake.open311.mapping import MAX_REQUESTS, Forbidden
-from louzhang.auth import InvalidToken, Kind, Principal, Tokens
 
 Doc = dict[str, Any]
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from intake.issues.models import Description, ExternalId, MediaUrls, ShortText, Title
-from louzhang.events import Reporter, VisitKind, VisitRecorded
-from louzhang.times import in_range
+from kernel.events import Reporter, VisitKind, VisitRecorded
+from kernel.times import in_range
 
 # RFC 3339: a full date-time with seconds and an offset (`Z` or `+08:00`).
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")

@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from chassis.auth import Principal, require
+from chassis.bodies import parse_body
 from intake.bootstrap import Intake, runtime
 from intake.visits.models import VisitCreate, VisitPage, VisitRead
 from intake.visits.service import claimed_building, list_filter, period, to_read
-from louzhang.auth import Principal, require
-from louzhang.bodies import parse_body
 
 router = APIRouter(prefix="/v1/visits", tags=["visits"])
 Runtime = Annotated[Intake, Depends(runtime)]

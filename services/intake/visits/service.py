@@ -13,16 +13,16 @@ from pydantic import ValidationError
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from chassis.auth import Principal
+from chassis.paging import decode_cursor_text, encode_cursor
+from chassis.store import Store
 from intake.enterprises import EnterpriseCopy
 from intake.issues.models import IssueCreate
 from intake.issues.service import Issues, Problem, place_problems, service_problems, under
 from intake.visits.models import VisitCreate
-from louzhang.auth import Principal
-from louzhang.directory import DirectoryIndex
-from louzhang.events import Event, Submitter, VisitRecorded, new_event
-from louzhang.paging import decode_cursor_text, encode_cursor
-from louzhang.store import Store, utcnow
-from louzhang.times import parse_instant
+from kernel.directory import DirectoryIndex
+from kernel.events import Event, Submitter, VisitRecorded, new_event
+from kernel.times import parse_instant, utcnow
 
 Doc = dict[str, Any]
 

@@ -1,5 +1,5 @@
 """The HTTP client for user-given URLs (webhooks, callbacks): it connects only to addresses
-the outbound guard (`louzhang.urls`) has checked.
+the outbound guard (`chassis.urls`) has checked.
 
 The guard resolves the host when a connection is opened and the connection goes to the
 very address it checked, while the request keeps the name in its Host header and in TLS
@@ -21,7 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from louzhang.urls import OutboundGuard, Refused, target
+from chassis.urls import OutboundGuard, Refused, target
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

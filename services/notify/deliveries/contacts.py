@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from louzhang.events import DirectoryContactsUpdated, Event
-from louzhang.store import Store, keep_newest
+from chassis.store import Store, keep_newest
+from kernel.events import DirectoryContactsUpdated, Event
 
 Staff = dict[str, Any]
 

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from louzhang.events import WorkOrderChanged
+from kernel.events import WorkOrderChanged
 from notify.channels.base import Message
 
 # The status changes an issue's callback_url hears of (escalation and 督办 are for staff).

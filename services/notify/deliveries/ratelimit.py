@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from louzhang.store import Store
+from chassis.store import Store
 
 
 class RobotLimiter:

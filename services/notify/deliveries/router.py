@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from louzhang.auth import Admin
-from louzhang.paging import decode_cursor, page
+from chassis.auth import Admin
+from chassis.paging import decode_cursor, page
 from notify.bootstrap import Notify, runtime
 from notify.deliveries.service import to_record
 

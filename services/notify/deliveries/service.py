@@ -23,12 +23,13 @@ from prometheus_client import Counter
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.auth import Tokens
-from louzhang.events import Event, NotificationOutcome, WorkOrderChanged, new_event
-from louzhang.follow import follow_url
-from louzhang.loops import run_forever
-from louzhang.store import Store, utcnow
-from louzhang.urls import OutboundGuard, Refused
+from chassis.auth import Tokens
+from chassis.loops import run_forever
+from chassis.store import Store
+from chassis.urls import OutboundGuard, Refused
+from kernel.events import Event, NotificationOutcome, WorkOrderChanged, new_event
+from kernel.follow import follow_url
+from kernel.times import utcnow
 from notify.channels.base import HttpChannel, Message, Outgoing, SendError
 from notify.channels.mail import Email
 from notify.channels.outbound import guarded_client
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 Doc = dict[str, Any]
 OUTCOMES = Counter("louzhang_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"])
 ROBOTS = ("wecom", "dingtalk")
-# Channels whose URL a user gave: sent through the outbound guard (louzhang.urls).
+# Channels whose URL a user gave: sent through the outbound guard (chassis.urls).
 USER_URLS = ("webhook", "callback")
 
 

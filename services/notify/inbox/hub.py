@@ -27,7 +27,7 @@ from bson import ObjectId
 from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 
-from louzhang.store import utcnow
+from kernel.times import utcnow
 
 log = logging.getLogger(__name__)
 

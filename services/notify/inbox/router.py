@@ -13,8 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel
 
-from louzhang.auth import InvalidToken, Principal, principal, require
-from louzhang.paging import decode_cursor, page
+from chassis.auth import InvalidToken, Principal, principal, require
+from chassis.paging import decode_cursor, page
 from notify.bootstrap import Notify, runtime
 from notify.inbox.hub import Listener, TooManyStreams
 from notify.inbox.service import to_item

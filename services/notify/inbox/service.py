@@ -9,8 +9,9 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import DESCENDING, ReturnDocument
 
-from louzhang.events import Event, WorkOrderChanged
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.events import Event, WorkOrderChanged
+from kernel.times import utcnow
 from notify.channels.base import Message
 
 Doc = dict[str, Any]

@@ -18,8 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from louzhang.auth import Admin, Principal
-from louzhang.events import SigninLink, new_event
+from chassis.auth import Admin, Principal
+from kernel.events import SigninLink, new_event
 from reporting.bootstrap import Reporting, runtime
 from reporting.dashboard.page import POLICY as DASHBOARD_POLICY
 from reporting.workbench import views

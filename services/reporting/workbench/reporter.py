@@ -20,7 +20,7 @@ import httpx
 from fastapi import APIRouter, Depends, Form, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from louzhang.directory import DirectoryIndex
+from kernel.directory import DirectoryIndex
 from reporting.bootstrap import Reporting, runtime
 from reporting.workbench.pages import HEADERS, templates
 from reporting.workbench.views import local

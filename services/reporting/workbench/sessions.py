@@ -16,7 +16,8 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.times import utcnow
 
 # A session's last use is written at most this often.
 TOUCH_EVERY = timedelta(minutes=1)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from louzhang.auth import Tokens
+from chassis.auth import Tokens
 
 TOKEN_TTL = timedelta(minutes=15)
 RENEW_BEFORE_S = 5 * 60

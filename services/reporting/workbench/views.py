@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from louzhang.times import SHANGHAI
+from kernel.times import SHANGHAI
 
 STATUS = {
     "assigned": "待签收",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from louzhang.directory import INPUT, REDACTED, Directory
+from kernel.directory import INPUT, REDACTED, Directory
 from routing.directory.service import parse_document
 from routing.directory.spreadsheet import SheetDocument, read_workbook
 from routing.directory.validation import Problem, problems, problems_despite_shape

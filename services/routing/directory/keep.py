@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from louzhang.directory import Directory
+from kernel.directory import Directory
 
 Change = dict[str, Any]
 

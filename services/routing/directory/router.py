@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from louzhang.auth import Admin
-from louzhang.directory import INPUT, Directory
+from chassis.auth import Admin
+from kernel.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
 from routing.directory.keep import changes, keep_channels
 from routing.directory.service import MEDIA_TYPES, counts, parse_document

@@ -10,9 +10,10 @@ import yaml
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.directory import Directory, DirectoryIndex
-from louzhang.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.directory import Directory, DirectoryIndex
+from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
+from kernel.times import utcnow
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "putuo.yaml"
 

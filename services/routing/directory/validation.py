@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from louzhang.directory import Building, Directory, GridNode, Role, Service, Sla, Staff, WebhookChannel
-from louzhang.urls import OutboundGuard
+from chassis.urls import OutboundGuard
+from kernel.directory import Building, Directory, GridNode, Role, Service, Sla, Staff, WebhookChannel
 
 Problem = dict[str, Any]
 

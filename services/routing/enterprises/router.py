@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from louzhang.auth import Admin, Principal, require
-from louzhang.directory import DirectoryIndex
-from louzhang.enterprises import Enterprise
-from louzhang.outage import Unavailable
-from louzhang.paging import decode_cursor, page
+from chassis.auth import Admin, Principal, require
+from chassis.outage import Unavailable
+from chassis.paging import decode_cursor, page
+from kernel.directory import DirectoryIndex
+from kernel.enterprises import Enterprise
 from routing.bootstrap import Routing, runtime
 from routing.enterprises import registry
 from routing.enterprises.service import Forbidden, NotFound, building_names, to_read

@@ -8,7 +8,7 @@ own: every row is checked before the first chunk is written, and writing again i
 
 Rules of the upsert:
 
-- An item is an enterprise (`louzhang.enterprises.Enterprise`) whose `id` may be left out: an existing
+- An item is an enterprise (`kernel.enterprises.Enterprise`) whose `id` may be left out: an existing
   enterprise keeps its id, a new one gets its USCC as id. An enterprise's id never changes: an item
   naming another id for a known USCC is refused, and so is an id held by another USCC.
 - `industry`, `contact` and `plan` left out of an item keep what is stored (CSV and XLSX rows never
@@ -34,11 +34,12 @@ from pymongo import DESCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from stdnum.cn import uscc as uscc_code
 
-from louzhang.auth import Principal
-from louzhang.directory import DirectoryIndex
-from louzhang.enterprises import Enterprise
-from louzhang.events import EnterpriseUpdated, Event, new_event
-from louzhang.store import Store, utcnow
+from chassis.auth import Principal
+from chassis.store import Store
+from kernel.directory import DirectoryIndex
+from kernel.enterprises import Enterprise
+from kernel.events import EnterpriseUpdated, Event, new_event
+from kernel.times import utcnow
 from routing.enterprises import registry
 from routing.enterprises.registry import LABELS
 

@@ -49,16 +49,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
 
-from louzhang.durations import parse as parse_duration
+from kernel.durations import parse as parse_duration
+from kernel.times import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _MICRO = 1_000_000
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 

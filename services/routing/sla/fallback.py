@@ -16,8 +16,9 @@ from datetime import datetime
 
 from prometheus_client import Counter, Gauge
 
-from louzhang.outage import is_outage
-from routing.sla.calendar import SHANGHAI, WorkingCalendar, fallback_note
+from chassis.outage import is_outage
+from kernel.times import SHANGHAI
+from routing.sla.calendar import WorkingCalendar, fallback_note
 
 FALLBACK = Counter(
     "louzhang_calendar_fallback_total",

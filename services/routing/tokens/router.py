@@ -7,12 +7,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from louzhang import durations
-from louzhang.auth import Admin
-from louzhang.durations import Duration
-from louzhang.paging import decode_cursor, page
-from louzhang.store import utcnow
-from louzhang.times import OutOfRange, in_range
+from chassis.auth import Admin
+from chassis.paging import decode_cursor, page
+from kernel import durations
+from kernel.durations import Duration
+from kernel.times import OutOfRange, in_range, utcnow
 from routing.bootstrap import Routing, runtime
 from routing.tokens.service import UnknownToken
 

@@ -15,9 +15,10 @@ from bson import ObjectId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.auth import Issued, Tokens
-from louzhang.events import Event, RevokedToken, TokenRevoked, TokenSeen, new_event
-from louzhang.store import Store, utcnow
+from chassis.auth import Issued, Tokens
+from chassis.store import Store
+from kernel.events import Event, RevokedToken, TokenRevoked, TokenSeen, new_event
+from kernel.times import utcnow
 
 
 class UnknownToken(Exception):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from louzhang.directory import Building, DirectoryIndex, Service
+from kernel.directory import Building, DirectoryIndex, Service
 
 
 def assignees(building: Building, service: Service) -> list[str]:

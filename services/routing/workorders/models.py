@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from louzhang.directory import DirectoryIndex
-from louzhang.events import StaffRef
+from kernel.directory import DirectoryIndex
+from kernel.events import StaffRef
 from routing.sla.calendar import WorkingCalendar
 from routing.workorders.dispatch import level_name
 from routing.workorders.states import Action, Status

@@ -14,7 +14,8 @@ from typing import Any
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 
-from louzhang.store import Store, utcnow
+from chassis.store import Store
+from kernel.times import utcnow
 
 MAX_PER_ORDER = 9
 SIGNATURES = (

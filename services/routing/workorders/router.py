@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from louzhang.auth import Admin, Caller, Principal, require
-from louzhang.bodies import parse_body
-from louzhang.paging import decode_cursor_text, page
+from chassis.auth import Admin, Caller, Principal, require
+from chassis.bodies import parse_body
+from chassis.paging import decode_cursor_text, page
 from routing.bootstrap import Routing, runtime
 from routing.workorders import states
 from routing.workorders.models import BODIES, WorkOrderPage, WorkOrderRead, to_read

@@ -15,11 +15,12 @@ from typing import Any
 from pymongo import DESCENDING, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.auth import Principal
-from louzhang.directory import Building, DirectoryIndex, Service
-from louzhang.events import Event, IssueFeedback, IssueSubmitted, StaffRef, WorkOrderChanged, new_event
-from louzhang.outage import Unavailable
-from louzhang.store import Store, utcnow
+from chassis.auth import Principal
+from chassis.outage import Unavailable
+from chassis.store import Store
+from kernel.directory import Building, DirectoryIndex, Service
+from kernel.events import Event, IssueFeedback, IssueSubmitted, StaffRef, WorkOrderChanged, new_event
+from kernel.times import utcnow
 from routing.directory.service import DirectoryVersions
 from routing.sla import fallback
 from routing.sla.calendar import WorkingCalendar

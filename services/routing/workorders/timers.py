@@ -13,8 +13,9 @@ from prometheus_client import Counter
 from pymongo import ASCENDING, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from louzhang.loops import run_forever
-from louzhang.store import Store, utcnow
+from chassis.loops import run_forever
+from chassis.store import Store
+from kernel.times import utcnow
 
 log = logging.getLogger(__name__)
 

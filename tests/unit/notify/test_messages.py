@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from louzhang.directory import DirectoryIndex
-from louzhang.events import Reporter, WorkOrderChanged
+from kernel.directory import DirectoryIndex
+from kernel.events import Reporter, WorkOrderChanged
 from notify.messages import compose
 
 URL = "https://louzhang.example.org/"

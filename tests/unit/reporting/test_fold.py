@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from louzhang.events import IssueFeedback, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
+from kernel.events import IssueFeedback, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
 from reporting.counters import HISTOGRAMS, SCALARS
 from reporting.fold import (
     Cell,

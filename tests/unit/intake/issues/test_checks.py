@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 
 from intake.issues.models import IssueCreate
 from intake.issues.service import check_against_directory, directory_problems, under
-from louzhang.directory import DirectoryIndex
+from kernel.directory import DirectoryIndex
 
 ISSUE = {"building_id": "B1", "service_code": "talent", "title": "t", "description": "d"}
 

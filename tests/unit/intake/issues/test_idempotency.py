@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from chassis.auth import Principal
 from intake.issues.idempotency import IdempotencyKeys, fingerprint
-from louzhang.auth import Principal
 
 
 def test_fingerprint_is_canonical_json() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from intake.open311.mapping import FormError, form_to_issue, full_name, parse_form_body, title_of
-from louzhang.directory import DirectoryIndex
+from kernel.directory import DirectoryIndex
 
 FORM = {"api_key": "k", "service_code": "fire-safety", "attribute[building_id]": "B1", "description": "消防通道堆物"}
 

@@ -25,7 +25,7 @@ from intake.open311.mapping import (
     status_of,
     token_entry,
 )
-from louzhang.directory import Directory, DirectoryIndex
+from kernel.directory import Directory, DirectoryIndex
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 OID = ObjectId.from_datetime(NOW)

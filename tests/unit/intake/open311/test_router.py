@@ -12,13 +12,13 @@ import xmltodict
 from bson import ObjectId
 from fastapi import FastAPI
 
+from chassis.auth import Principal, Tokens
+from chassis.outage import Unavailable
 from intake.issues.models import IssueCreate
 from intake.open311.mapping import DEFAULT_PUBLIC_FIELDS
 from intake.open311.router import router
-from louzhang.auth import Principal, Tokens
-from louzhang.directory import DirectoryIndex
-from louzhang.outage import Unavailable
-from louzhang.store import utcnow
+from kernel.directory import DirectoryIndex
+from kernel.times import utcnow
 
 FORM = {"service_code": "fire-safety", "attribute[building_id]": "B1", "description": "消防通道堆物"}
 

@@ -9,6 +9,7 @@ import pytest
 from bson import ObjectId
 from fastapi.exceptions import RequestValidationError
 
+from chassis.auth import Principal
 from intake.visits.models import VisitCreate
 from intake.visits.service import (
     FUTURE_SLACK,
@@ -22,9 +23,8 @@ from intake.visits.service import (
     visible_filter,
     visit_problems,
 )
-from louzhang.auth import Principal
-from louzhang.directory import DirectoryIndex
-from louzhang.times import SHANGHAI
+from kernel.directory import DirectoryIndex
+from kernel.times import SHANGHAI
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 ISSUE = {"service_code": "talent", "title": "人才公寓申请", "description": "三名员工申请人才公寓"}

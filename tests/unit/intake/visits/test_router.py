@@ -12,11 +12,11 @@ import pytest
 from bson import ObjectId
 from fastapi import FastAPI
 
+from chassis.auth import Principal, Tokens
 from intake.visits.models import VisitCreate
 from intake.visits.router import router
 from intake.visits.service import to_ms
-from louzhang.auth import Principal, Tokens
-from louzhang.directory import DirectoryIndex
+from kernel.directory import DirectoryIndex
 
 VISIT = {"building_id": "B1", "visited_at": "2026-11-20T10:00:00+08:00", "kind": "meeting"}
 

@@ -18,7 +18,7 @@ import anyio
 import httpcore
 import pytest
 
-from louzhang.urls import Address, OutboundGuard, Refused, parse_allow
+from chassis.urls import Address, OutboundGuard, Refused, parse_allow
 from notify.channels.outbound import GuardedBackend, guarded_client
 
 TABLE = {

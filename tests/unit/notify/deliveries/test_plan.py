@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from louzhang.directory import Staff
-from louzhang.events import WORK_ORDER_EVENTS, Submitter, WorkOrderChanged
+from kernel.directory import Staff
+from kernel.events import WORK_ORDER_EVENTS, Submitter, WorkOrderChanged
 from notify.channels.base import Message
 from notify.deliveries.plan import CALLBACK_EVENTS, Planned, bundle, issue_view, plan, retry_delay
 

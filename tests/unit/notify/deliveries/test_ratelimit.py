@@ -11,7 +11,7 @@ from notify.deliveries.ratelimit import RobotLimiter
 
 
 class _Store:
-    """Stands in for louzhang.store.Store: window() and next_window() never use the collection."""
+    """Stands in for chassis.store.Store: window() and next_window() never use the collection."""
 
     def __init__(self) -> None:
         self.names: list[str] = []

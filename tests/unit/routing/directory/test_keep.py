@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from louzhang.directory import Directory
+from kernel.directory import Directory
 from routing.directory.keep import changes, keep_channels, posts
 from tests.support.directory import small_directory
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from louzhang.directory import Directory
+from kernel.directory import Directory
 from routing.directory.spreadsheet import SheetDocument, WorkbookError, flag, read_workbook, split_ids
 from routing.directory.validation import problems
 from routing.sheets import cell_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from louzhang.directory import Directory
+from kernel.directory import Directory
 from routing.directory.validation import problems, problems_despite_shape
 
 Doc = dict[str, Any]

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from stdnum.cn.uscc import calc_check_digit
 
-from louzhang.enterprises import Enterprise
+from kernel.enterprises import Enterprise
 from routing.enterprises.importer import Combined, split_duplicates
 from routing.enterprises.registry import RegistryRow
 from routing.enterprises.service import (

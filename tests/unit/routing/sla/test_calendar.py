@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
+from kernel.times import SHANGHAI as SH
 from routing.sla.calendar import WorkHours, WorkingCalendar, load_holidays
 
-SH = ZoneInfo("Asia/Shanghai")
 HOURS = WorkHours.parse("09:00-17:00")
 
 

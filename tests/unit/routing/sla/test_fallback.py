@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import REGISTRY
 
+from kernel.times import SHANGHAI as SH
 from routing.bootstrap import Routing
 from routing.settings import RoutingSettings
 from routing.sla import fallback
 from routing.sla.calendar import WorkHours, WorkingCalendar, fallback_note, package_covers
 from routing.sla.fallback import CalendarStatus
 
-SH = ZoneInfo("Asia/Shanghai")
 HOURS = WorkHours.parse("09:00-17:00")
 
 

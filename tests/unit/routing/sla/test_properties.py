@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from kernel.times import SHANGHAI as SH
 from routing.sla.calendar import WorkHours, WorkingCalendar
 
-SH = ZoneInfo("Asia/Shanghai")
 ZONES = [SH, ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")]
 # Shared across examples so the per-date cache is exercised too.
 CALENDARS = [WorkingCalendar(WorkHours.parse(h)) for h in ("09:00-17:00", "08:30-12:00", "00:00-23:59")]

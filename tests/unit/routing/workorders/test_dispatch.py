@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from louzhang.directory import Directory, DirectoryIndex
+from kernel.directory import Directory, DirectoryIndex
 from routing.workorders.dispatch import assignees, dispatch, escalation_chain, level_name
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from louzhang.directory import Directory, DirectoryIndex
+from kernel.directory import Directory, DirectoryIndex
 from routing.workorders.dispatch import escalate, responsible_heads, supervisors
 
 

@@ -146,6 +146,17 @@ class Issues:
         await self.issues.create_index([("building_id", 1), ("service_code", 1), ("_id", DESCENDING)])
         await self.keys.ensure_indexes()
 
+    async def find(self, query: Doc, *, limit: int) -> list[Doc]:
+        """Issues matching a MongoDB `query` (built by a caller such as Open311), newest first."""
+        return await self.issues.find(query).sort("_id", DESCENDING).limit(limit).to_list()
+
+    async def find_one(self, query: Doc) -> Doc | None:
+        return await self.issues.find_one(query)
+
+    async def ids_matching(self, ids: list[Any], query: Doc) -> set[Any]:
+        """Which of `ids` also match `query`."""
+        return {doc["_id"] async for doc in self.issues.find({"_id": {"$in": ids}, **query}, {"_id": 1})}
+
     async def _recent(self, docs: Sequence[Doc]) -> dict[Pair, list[Doc]]:
         """The newest issues (up to `DUPLICATE_CANDIDATES` each) at the buildings and services of
         `docs` within the window, newest first: one round trip, each part bounded by its index."""

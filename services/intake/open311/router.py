@@ -213,7 +213,7 @@ async def get_requests(fmt: str, request: Request, intake: Runtime) -> Response:
     reader = _reader(request, intake)
     params = {key: request.query_params.getlist(key) for key in request.query_params}
     query = mapping.parse_query(params, utcnow())
-    found = await service.find_requests(intake.issues.issues, mapping.query_filter(query), reader)
+    found = await service.find_requests(intake.issues, mapping.query_filter(query), reader)
     return _reply(f, "service_requests", [_request_entry(intake, doc, full) for doc, full in found])
 
 
@@ -224,7 +224,7 @@ async def get_requests(fmt: str, request: Request, intake: Runtime) -> Response:
 )
 async def get_request(service_request_id: str, fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    found = await service.find_request(intake.issues.issues, service_request_id, _reader(request, intake))
+    found = await service.find_request(intake.issues, service_request_id, _reader(request, intake))
     if found is None:
         raise NotFound(f"no service request {service_request_id!r}")
     return _reply(f, "service_requests", [_request_entry(intake, *found)])
@@ -237,7 +237,7 @@ async def get_request(service_request_id: str, fmt: str, request: Request, intak
 )
 async def get_token(token: str, fmt: str, request: Request, intake: Runtime) -> Response:
     f = _fmt(fmt)
-    found = await service.find_request(intake.issues.issues, token, _reader(request, intake))
+    found = await service.find_request(intake.issues, token, _reader(request, intake))
     if found is None:
         raise NotFound(f"no service request for token {token!r}")
     return _reply(f, "service_requests", [mapping.token_entry(found[0])])

@@ -7,11 +7,9 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from chassis.auth import InvalidToken, Kind, Principal, Tokens
-from intake.issues.service import visible_filter
+from intake.issues.service import Issues, visible_filter
 from intake.open311.mapping import MAX_REQUESTS, Forbidden
 
 Doc = dict[str, Any]
@@ -67,28 +65,26 @@ def _found(reader: Reader) -> Doc:
     return visible(reader.who)
 
 
-async def _in_full(issues: AsyncCollection[Doc], ids: list[Any], reader: Reader) -> set[Any]:
+async def _in_full(issues: Issues, ids: list[Any], reader: Reader) -> set[Any]:
     """Which of the found ids the reader may see in full."""
     if reader.who is None:
         return set()
     mine = visible(reader.who)
     if not reader.public or not mine:  # found through `mine` already, or the admin
         return set(ids)
-    cursor = issues.find({"_id": {"$in": ids}, **mine}, {"_id": 1})
-    return {doc["_id"] async for doc in cursor}
+    return await issues.ids_matching(ids, mine)
 
 
-async def find_requests(issues: AsyncCollection[Doc], query: Doc, reader: Reader) -> list[tuple[Doc, bool]]:
+async def find_requests(issues: Issues, query: Doc, reader: Reader) -> list[tuple[Doc, bool]]:
     """(request, shown in full), newest first, at most 1,000. The query is led by an `_id` range
     (see mapping.query_filter), so the `_id` index (alone, or after `submitted_by.subject` for a
     private reader) serves it."""
-    cursor = issues.find({"$and": [_found(reader), query]}).sort("_id", DESCENDING).limit(MAX_REQUESTS)
-    docs = await cursor.to_list()
+    docs = await issues.find({"$and": [_found(reader), query]}, limit=MAX_REQUESTS)
     full = await _in_full(issues, [d["_id"] for d in docs], reader)
     return [(doc, doc["_id"] in full) for doc in docs]
 
 
-async def find_request(issues: AsyncCollection[Doc], request_id: str, reader: Reader) -> tuple[Doc, bool] | None:
+async def find_request(issues: Issues, request_id: str, reader: Reader) -> tuple[Doc, bool] | None:
     """(request, shown in full), or None for an unknown id (or, without public read, another's)."""
     try:
         oid = ObjectId(request_id)

@@ -128,7 +128,7 @@ class Deliveries:
             items = [item for event_id in fresh for item in written[event_id][0]]
             records = [record for event_id in fresh for record in written[event_id][1]]
             if items:
-                await self.inbox.items.insert_many(items, session=session)
+                await self.inbox.add(items, session=session)
             if records:
                 await self.records.insert_many(records, session=session)
             for event_id in fresh:

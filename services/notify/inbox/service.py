@@ -41,6 +41,10 @@ class Inbox:
             "read": False,
         }
 
+    async def add(self, items: list[Doc], *, session: Any) -> None:
+        """Store new inbox items, within the caller's transaction (the delivery records go with them)."""
+        await self.items.insert_many(items, session=session)
+
     async def settle_assignment(self, issue_id: str, staff_ids: list[str], *, session: Any) -> None:
         """The order went to someone else: its 【新工单】 items of these people no longer ask for them."""
         await self.items.update_many(

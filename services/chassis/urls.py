@@ -32,20 +32,12 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
 from urllib.parse import urlsplit
-
-from pydantic import AnyHttpUrl
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[list[Address]]]
 
-# An http(s) URL as given. Where it may lead is checked when it is submitted
-# (`OutboundGuard.check_submitted`, with a 422 naming why) and again when it is used
-# (`OutboundGuard.resolve`); not here, since the same models parse stored documents and
-# events in every service, and those must keep parsing whatever the allow-list says now.
-OutwardUrl = Annotated[AnyHttpUrl, "an outgoing URL, checked by chassis.urls.OutboundGuard"]
 
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 _TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 IPv4-translated

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.networks import validate_email
 
-from chassis.urls import OutwardUrl
 from kernel.durations import Duration
 
 REDACTED = "***"
@@ -28,6 +27,12 @@ _PHONE_CHARS = re.compile(r"\+?[0-9(][0-9 ()\-]*")
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+
+# An http(s) URL as given. Where it may lead is checked when it is submitted
+# (`chassis.urls.OutboundGuard.check_submitted`, with a 422 naming why) and again when it is used
+# (`OutboundGuard.resolve`); not here, since the same models parse stored documents and
+# events in every service, and those must keep parsing whatever the allow-list says now.
+OutwardUrl = Annotated[AnyHttpUrl, "an outgoing URL, checked by the outbound guard"]
 
 
 class _Doc(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
-from chassis.urls import OutwardUrl
+from kernel.directory import OutwardUrl
 from kernel.events import Reporter, Satisfaction, StaffRef
 
 Status = Literal["received", "assigned", "acknowledged", "in_progress", "resolved", "closed", "rejected"]

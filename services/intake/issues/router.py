@@ -7,11 +7,11 @@ from fastapi.exceptions import RequestValidationError
 
 from chassis.auth import Caller
 from chassis.bodies import parse_body
+from chassis.follow import follow_url
 from intake.bootstrap import Intake, runtime
 from intake.issues.idempotency import Conflict
 from intake.issues.models import FeedbackCreate, IssueCreate, IssueCreated, IssuePage, IssueRead, Status
 from intake.issues.service import NotResolved, may_give_feedback, to_read
-from kernel.follow import follow_url
 
 router = APIRouter(prefix="/v1/issues", tags=["issues"])
 Runtime = Annotated[Intake, Depends(runtime)]

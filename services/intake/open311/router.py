@@ -16,12 +16,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from chassis.follow import follow_url
 from chassis.outage import is_outage
 from intake.bootstrap import Intake, runtime
 from intake.open311 import formats, mapping, service
 from intake.open311.formats import Format
 from intake.open311.mapping import NotFound, Open311Error
-from kernel.follow import follow_url
 from kernel.times import utcnow
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from chassis.auth import Tokens
+from chassis.follow import follow_url
 from chassis.loops import run_forever
 from chassis.store import Store
 from chassis.urls import OutboundGuard, Refused
 from kernel.events import Event, NotificationOutcome, WorkOrderChanged, new_event
-from kernel.follow import follow_url
 from kernel.times import utcnow
 from notify.channels.base import HttpChannel, Message, Outgoing, SendError
 from notify.channels.mail import Email

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from chassis.auth import FOLLOW_MAC_BYTES, Tokens
-from kernel.follow import follow_url
+from chassis.follow import follow_url
 
 TOKENS = Tokens("admin", "jwt-secret-for-tests")
 ISSUE = "65f0c0ffee0123456789abcd"

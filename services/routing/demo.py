@@ -9,7 +9,8 @@ import random
 from typing import TYPE_CHECKING
 
 from chassis.auth import Principal
-from routing.workorders.service import Forbidden, NotFound
+from routing.workorders.access import Forbidden
+from routing.workorders.service import NotFound
 from routing.workorders.states import Action, NotAllowed
 
 if TYPE_CHECKING:

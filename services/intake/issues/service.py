@@ -21,6 +21,7 @@ from intake.enterprises import EnterpriseCopy
 from intake.issues.duplicates import normalized, possible_duplicate
 from intake.issues.idempotency import IdempotencyKeys
 from intake.issues.models import FeedbackCreate, IssueCreate
+from kernel import feedback as feedback_rule
 from kernel.directory import DirectoryIndex
 from kernel.events import Event, IssueFeedback, IssueSubmitted, Submitter, WorkOrderChanged, new_event
 from kernel.times import utcnow
@@ -348,7 +349,8 @@ class Issues:
         once (closed, or in progress again) and routing's events confirm it. `actor`: who it is
         recorded as (the caller's subject by default; `reporter` from the reporter's page)."""
         by = actor or who.subject
-        if doc["status"] != "resolved":
+        outcome = feedback_rule.outcome(doc["status"], verdict.satisfaction)
+        if outcome is None:
             raise NotResolved(f"feedback is taken on resolved issues; this one is {doc['status']}")
         now = _now_ms()
         event = new_event(
@@ -363,17 +365,13 @@ class Issues:
                 time=now,
             ),
         )
-        reopen = verdict.satisfaction == "dissatisfied"
-        note = SATISFACTION[verdict.satisfaction] + (f"：{verdict.comment}" if verdict.comment else "")
+        note = feedback_rule.note(verdict.satisfaction, verdict.comment)
         entry = {"type": "feedback", "time": now, "actor": by, "note": note, "event_id": event.id}
         change: Doc = {
-            "$set": {
-                "status": "in_progress" if reopen else "closed",
-                "feedback": {**verdict.model_dump(), "time": now, "by": by},
-            },
+            "$set": {"status": outcome.status, "feedback": {**verdict.model_dump(), "time": now, "by": by}},
             "$push": {"timeline": entry},
         }
-        if reopen:
+        if outcome.reopens:
             change["$inc"] = {"reopened": 1}
 
         async def work(session: AsyncClientSession) -> Doc | None:
@@ -388,9 +386,6 @@ class Issues:
         if updated is None:
             raise NotResolved("the issue changed meanwhile and is no longer resolved")
         return updated
-
-
-SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
 class NotResolved(Exception):

@@ -11,9 +11,10 @@ from chassis.bodies import parse_body
 from chassis.paging import decode_cursor_text, page
 from routing.bootstrap import Routing, runtime
 from routing.workorders import states
+from routing.workorders.access import Forbidden, Invalid, visible
 from routing.workorders.models import BODIES, WorkOrderPage, WorkOrderRead, to_read
 from routing.workorders.photos import NotAnImage, Photo, TooMany
-from routing.workorders.service import Forbidden, Invalid, NotFound
+from routing.workorders.service import NotFound
 
 router = APIRouter(prefix="/v1/workorders", tags=["work orders"])
 Runtime = Annotated[Routing, Depends(runtime)]
@@ -54,7 +55,7 @@ async def get_workorder(issue_id: str, who: Reader, routing: Runtime) -> dict[st
         order = await routing.workorders.get(issue_id)
     except NotFound as exc:
         raise HTTPException(404, f"no work order for issue {issue_id!r}") from exc
-    if not routing.workorders.visible(who, order, index):
+    if not visible(who, order, index):
         # As for an unknown id: a 403 would tell that the issue exists.
         raise HTTPException(404, f"no work order for issue {issue_id!r}")
     return to_read(order, index, routing.workorders.calendar)
@@ -149,7 +150,7 @@ async def get_photo(issue_id: str, photo_id: str, who: Reader, routing: Runtime)
     except NotFound as exc:
         raise HTTPException(404, "no such photo") from exc
     found = await routing.workorders.photos.get(photo_id)
-    if not routing.workorders.visible(who, order, index) or found is None or found[0] != issue_id:
+    if not visible(who, order, index) or found is None or found[0] != issue_id:
         raise HTTPException(404, "no such photo")
     return photo_response(found[1])
 

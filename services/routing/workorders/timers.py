@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
+from typing import Any
 
 from prometheus_client import Counter
 from pymongo import ASCENDING, ReplaceOne, ReturnDocument
@@ -16,12 +16,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from chassis.loops import run_forever
 from chassis.store import Store
 from kernel.times import utcnow
+from routing.workorders.lifecycle import Arm, TimerKind
 
 log = logging.getLogger(__name__)
 
 FIRED = Counter("louzhang_timers_fired_total", "SLA timers fired by this process", ["kind"])
 
-Kind = Literal["acknowledge", "resolve", "autoclose"]
 Timer = dict[str, Any]
 
 
@@ -37,16 +37,21 @@ class Timers:
         await self.timers.create_index([("due", ASCENDING)])
         await self.timers.create_index([("issue_id", ASCENDING)])
 
-    @staticmethod
-    def arming(issue_id: str, kind: Kind, due: datetime, **context: Any) -> ReplaceOne[dict[str, Any]]:
-        """The write that arms (or re-arms) the issue's timer of this kind."""
-        doc = {"issue_id": issue_id, "kind": kind, "due": due, "lease_until": due, "owner": None, **context}
-        return ReplaceOne({"_id": f"{issue_id}:{kind}"}, doc, upsert=True)
+    async def arm(self, session: AsyncClientSession, arms: Iterable[tuple[str, Arm]]) -> None:
+        """Arm (or re-arm: one per work order and kind) each issue's timer, in the caller's transaction."""
+        writes = [
+            ReplaceOne(
+                {"_id": f"{issue_id}:{a.kind}"},
+                {"issue_id": issue_id, "kind": a.kind, "due": a.due, "lease_until": a.due, "owner": None, **a.context},
+                upsert=True,
+            )
+            for issue_id, a in arms
+        ]
+        if writes:
+            await self.timers.bulk_write(writes, ordered=False, session=session)
 
-    async def set(self, session: AsyncClientSession, issue_id: str, kind: Kind, due: datetime, **context: Any) -> None:
-        await self.timers.bulk_write([self.arming(issue_id, kind, due, **context)], session=session)
-
-    async def clear(self, session: AsyncClientSession, issue_id: str, *kinds: Kind) -> None:
+    async def clear(self, session: AsyncClientSession, issue_id: str, *kinds: TimerKind) -> None:
+        """Clear the issue's timers of these kinds (all of them when none is named)."""
         await self.timers.delete_many(
             {"_id": {"$in": [f"{issue_id}:{k}" for k in kinds]}} if kinds else {"issue_id": issue_id}, session=session
         )

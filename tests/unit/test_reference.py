@@ -308,17 +308,28 @@ def user_docs() -> list[Path]:
     return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
+def anchors(page: Path) -> set[str]:
+    """The fragments a Markdown page's headings get (GitHub's way: lower case, punctuation dropped)."""
+    found = set()
+    for match in re.finditer(r"^#+ (.*)$", page.read_text(encoding="utf-8"), re.MULTILINE):
+        found.add(re.sub(r"[^\w\- ]", "", match[1].strip().lower()).replace(" ", "-"))
+    return found
+
+
 def test_readme_and_docs_point_nowhere_outside_the_repository() -> None:
     for page in user_docs():
         text = page.read_text(encoding="utf-8")
         for outside in ("shared/docs", "contract.md"):
             assert outside not in text, f"{page.relative_to(ROOT)} points at {outside}, which no clone holds"
         for target in re.findall(r"\]\(([^)\s]+)\)", text):
-            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            if re.match(r"[a-z]+:", target):
                 continue
-            resolved = (page.parent / target.split("#")[0]).resolve()
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve() if path else page
             assert resolved.is_relative_to(ROOT), f"{page.relative_to(ROOT)}: {target} leaves the repository"
             assert resolved.exists(), f"{page.relative_to(ROOT)}: {target} does not exist"
+            if anchor and resolved.suffix == ".md":
+                assert anchor in anchors(resolved), f"{page.relative_to(ROOT)}: {target} names no heading there"
 
 
 def test_the_readme_links_the_reference() -> None:

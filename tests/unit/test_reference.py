@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from louzhang.events import SCHEMAS
-from louzhang.settings import ServiceSettings
-from louzhang.topology import PUBLISHES, QUEUES
+from chassis.settings import ServiceSettings
+from chassis.topology import PUBLISHES, QUEUES
+from kernel.events import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"
@@ -267,7 +267,7 @@ def cli_commands() -> dict[str, list[str]]:
     """`louzhang ...` command -> its arguments (NAME) and long options (--name)."""
     import typer.main
 
-    from louzhang.cli import app
+    from ops.cli import app
 
     found: dict[str, list[str]] = {}
 

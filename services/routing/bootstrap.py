@@ -12,6 +12,7 @@ from chassis import topology
 from chassis.bus import BatchHandler, Handler
 from chassis.runtime import Runtime
 from kernel.events import Event, IssueFeedback, IssueSubmitted
+from routing.demo import work_demo_orders
 from routing.directory.service import DirectoryVersions, demo_directory
 from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings
@@ -87,9 +88,7 @@ class Routing(Runtime):
         if self.settings.demo and not await self.enterprises.any():
             await self.load_demo_enterprises()
         if self.settings.demo:
-            from routing.demo import work_demo_orders
-
-            self.spawn(work_demo_orders(self), "routing-demo")
+            self.spawn(work_demo_orders(self.workorders), "routing-demo")
         self.spawn(self.timers.run(self.workorders.fire), "routing-timers")
 
     async def load_demo_enterprises(self) -> None:

@@ -6,28 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from typing import TYPE_CHECKING
 
 from chassis.auth import Principal
 from routing.workorders.access import Forbidden
-from routing.workorders.service import NotFound
+from routing.workorders.service import NotFound, WorkOrders
 from routing.workorders.states import Action, NotAllowed
-
-if TYPE_CHECKING:
-    from routing.bootstrap import Routing
 
 log = logging.getLogger(__name__)
 DEMO_SUBMITTER = "demo"
 
 
-async def work_demo_orders(routing: Routing, *, rounds: int = 36, every_s: float = 5.0, seed: int = 2018) -> None:
+async def work_demo_orders(workorders: WorkOrders, *, rounds: int = 36, every_s: float = 5.0, seed: int = 2018) -> None:
     """For a few minutes after start, act on the demo issues' work orders as their assignees."""
     rng = random.Random(seed)
     seen: set[str] = set()
     for _ in range(rounds):
         await asyncio.sleep(every_s)
-        query = {"submitted_by.subject": DEMO_SUBMITTER, "status": "assigned", "_id": {"$nin": sorted(seen)}}
-        async for order in routing.workorders.orders.find(query, {"assignees": 1}):
+        for order in await workorders.unacknowledged(DEMO_SUBMITTER, sorted(seen)):
             seen.add(order["_id"])
             if rng.random() > 0.85:
                 continue  # left for the grid to escalate
@@ -37,7 +32,7 @@ async def work_demo_orders(routing: Routing, *, rounds: int = 36, every_s: float
                 steps.append(("resolve", {"note": "已协调解决（示例）"}))
             for action, body in steps:
                 try:
-                    await routing.workorders.act(order["_id"], who, action, body)
+                    await workorders.act(order["_id"], who, action, body)
                 except (NotFound, Forbidden, NotAllowed) as exc:
                     log.info("demo %s on %s: %s", action, order["_id"], exc)
                     break

@@ -6,6 +6,7 @@ clears commit in one transaction.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,6 +174,11 @@ class WorkOrders:
         if after is not None:
             query["_id"] = {"$lt": after}
         return await self.orders.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
+
+    async def unacknowledged(self, submitter: str, skip: Sequence[str]) -> builtins.list[Order]:
+        """Orders still `assigned` among the issues of one submitter, but those in `skip`."""
+        query = {"submitted_by.subject": submitter, "status": "assigned", "_id": {"$nin": sorted(skip)}}
+        return await self.orders.find(query, {"assignees": 1}).to_list()
 
     # ---- staff actions ---------------------------------------------------
 

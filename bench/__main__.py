@@ -36,8 +36,8 @@ from bench.stack import (
 )
 from bench.stages import stages
 from louzhang.store import utcnow
-from reporting.fold import SHANGHAI
-from reporting.windows import month_of
+from louzhang.times import SHANGHAI
+from reporting.readmodel.cells import month_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

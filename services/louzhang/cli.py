@@ -380,7 +380,7 @@ def reporting_rebuild() -> None:
 
     from louzhang.settings import ServiceSettings
     from louzhang.store import Store
-    from reporting.rebuild import Rebuilt, rebuild
+    from reporting.readmodel.rebuild import Rebuilt, rebuild
 
     settings = ServiceSettings()
 

@@ -19,7 +19,7 @@ from louzhang.loops import run_forever
 from louzhang.replica import DirectoryReplica
 from louzhang.store import utcnow
 from reporting import kpis
-from reporting.queries import Filter, Reports
+from reporting.reports.queries import Filter, Reports
 
 NAN = math.nan
 

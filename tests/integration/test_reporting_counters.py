@@ -110,7 +110,8 @@ CONDITIONS: dict[str, Condition] = {
 def test_the_samples_hold_every_case_of_every_condition() -> None:
     docs = samples()
     for name, condition in CONDITIONS.items():
-        assert {condition.test(d) for d in docs} == {True, False}, name
+        if name != "total":  # every issue of the population
+            assert {condition.test(d) for d in docs} == {True, False}, name
 
 
 @pytest.mark.parametrize("name", list(CONDITIONS))

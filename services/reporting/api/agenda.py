@@ -43,7 +43,7 @@ def check(
     return building, month, start, end
 
 
-async def meeting(
+async def requested(
     who: Reader,
     reporting: Runtime,
     building_id: Annotated[str | None, Query(description="the building (required)")] = None,
@@ -54,7 +54,7 @@ async def meeting(
     return await agenda(reporting.reports, index, who, building, month, start, end)
 
 
-AgendaDep = Annotated[Agenda, Depends(meeting)]
+AgendaDep = Annotated[Agenda, Depends(requested)]
 
 
 @router.get(

@@ -19,6 +19,8 @@ from louzhang.store import Store
 from reporting.readmodel import counters as C
 from reporting.readmodel import histogram
 from reporting.readmodel.predicates import Condition
+from reporting.readmodel.store import ReadModel
+from reporting.reports.queries import Filter, Reports
 
 Doc = dict[str, Any]
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -79,16 +81,19 @@ def samples() -> list[Doc]:
 
 
 @pytest.fixture(scope="module")
-async def issues(mongod: Any) -> AsyncIterator[tuple[AsyncCollection[Doc], list[Doc]]]:
+async def store(mongod: Any) -> AsyncIterator[Store]:
     store = Store(mongod.url, f"louzhang_counters_{uuid.uuid4().hex[:8]}", "reporting")
-    collection = store.col("issues")
-    docs = samples()
-    await collection.insert_many([dict(d) for d in docs])
+    await ReadModel(store).issues.insert_many(samples())
     try:
-        yield collection, docs
+        yield store
     finally:
         await store.client.drop_database(store.db.name)
         await store.close()
+
+
+@pytest.fixture
+def issues(store: Store) -> tuple[AsyncCollection[Doc], list[Doc]]:
+    return ReadModel(store).issues, samples()
 
 
 async def evaluated(collection: AsyncCollection[Doc], expression: Any) -> dict[str, Any]:
@@ -156,3 +161,10 @@ async def test_the_contribution_summed_in_mongodb_is_the_one_folded_in_python(
         got = {name: 1 for name in C.SCALARS if row[name]}
         got.update({f"{name}.{int(row[name])}": 1 for name in C.HISTOGRAMS if row[name] is not None})
         assert got == expected[issue_id], issue_id
+
+
+async def test_the_overdue_list_holds_the_issues_the_overdue_counter_counts(store: Store) -> None:
+    docs = samples()
+    counted = {d["_id"] for d in docs if (part := C.contribution(d)) is not None and "overdue_open" in part[1]}
+    listed = await Reports(ReadModel(store)).overdue(Filter(None, T0 + timedelta(days=365), None, None))
+    assert {d["_id"] for d in listed} == counted and counted

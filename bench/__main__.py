@@ -36,7 +36,7 @@ from bench.stack import (
 )
 from bench.stages import stages
 from kernel.times import SHANGHAI, utcnow
-from reporting.windows import month_of
+from reporting.readmodel.cells import month_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -3,12 +3,12 @@ events it is measured against.
 
 Issues are seeded DIRECTLY into reporting's read models, as the service would have left them after
 folding their events: the per-issue documents (`reporting_issues`), the counter cells made from
-them with `reporting.fold.contribution` and summed per cell in Python (`reporting_cells`), and the
+them with `reporting.readmodel.counters.contribution` and summed per cell in Python (`reporting_cells`), and the
 events themselves as the service stores them (`reporting_events`, for the baseline). Each issue
 has a plausible life: submitted, assigned, mostly acknowledged, mostly resolved, some with
 feedback (closed or reopened), a few rejected, open ones past their deadline overdue. The first
 few hundred issues are folded again from their stored events through the service's own code
-(`Event`, `parse_data`, `reporting.fold`) and must give the same documents.
+(`Event`, `parse_data`, `reporting.readmodel.fold`) and must give the same documents.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from bench.load import percentile
 from bench.stack import ACKNOWLEDGE, RESOLVE, ROLES, SERVICES_CATALOGUE, TOWNS, building_ids, say
 from kernel.events import WORK_ORDER_EVENTS, Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
 from kernel.times import utcnow
-from reporting import fold
-from reporting.counters import SCALARS
-from reporting.readmodel import targets
+from reporting.readmodel import fold
+from reporting.readmodel.cells import Cell, targets
+from reporting.readmodel.counters import DONE, SCALARS, contribution
 
 Doc = dict[str, Any]
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
@@ -184,7 +184,7 @@ class Issues:
                         else:
                             status = "closed"
                             steps.append(("issue.closed", t, status, 0, False))
-        if status not in (*fold.DONE, "rejected"):
+        if status not in (*DONE, "rejected"):
             overdue_at = ms(max(resolve_due, steps[-1][1] + timedelta(seconds=1)))
             if overdue_at < now:
                 steps.append(("issue.overdue", overdue_at, status, reopened, True))
@@ -267,9 +267,9 @@ class Cells:
     def __init__(self) -> None:
         self.cells: dict[str, Doc] = {}
         self.counts: dict[str, dict[str, int]] = defaultdict(dict)
-        self.keys: dict[fold.Cell, list[str]] = {}
+        self.keys: dict[Cell, list[str]] = {}
 
-    def _keys(self, cell: fold.Cell) -> list[str]:
+    def _keys(self, cell: Cell) -> list[str]:
         """The cells an issue's counters go to, as `ReadModel.add` finds them."""
         keys = []
         for key, fields in targets(cell):
@@ -278,7 +278,7 @@ class Cells:
         return keys
 
     def add(self, doc: Doc) -> None:
-        part = fold.contribution(doc)
+        part = contribution(doc)
         if part is None:
             return
         cell, counters = part
@@ -515,7 +515,7 @@ def raw_pipeline(
         per_issue["submitted"] = {k: v for k, v in (("$gte", start), ("$lt", end)) if v is not None}
     if buildings is not None:
         per_issue["building"] = {"$in": buildings}
-    done = {"$in": ["$status", list(fold.DONE)]}
+    done = {"$in": ["$status", list(DONE)]}
 
     def count(condition: Doc) -> Doc:
         return {"$sum": {"$cond": [condition, 1, 0]}}

@@ -22,8 +22,8 @@ from kernel.events import (
     WorkOrderChanged,
 )
 from reporting import metrics
-from reporting.queries import Reports
-from reporting.readmodel import ReadModel
+from reporting.readmodel.store import ReadModel
+from reporting.reports.queries import Reports
 from reporting.settings import ReportingSettings
 from reporting.workbench.sessions import Sessions
 from reporting.workbench.upstream import Upstream

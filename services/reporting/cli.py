@@ -18,7 +18,7 @@ def reporting_rebuild() -> None:
 
     from chassis.settings import ServiceSettings
     from chassis.store import Store
-    from reporting.rebuild import Rebuilt, rebuild
+    from reporting.readmodel.rebuild import Rebuilt, rebuild
 
     settings = ServiceSettings()
 

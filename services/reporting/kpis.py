@@ -1,4 +1,7 @@
-"""The KPI formulas of the contract (Reporting), as pure functions over counts."""
+"""The KPI formulas of the contract (Reporting), as pure functions over counts.
+
+What each count counts (acknowledged, resolved, overdue...) is declared once in
+`reporting.readmodel.counters`; the rates made from them are here."""
 
 from __future__ import annotations
 
@@ -6,26 +9,13 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
-COUNTS = (
-    "total",
-    "acknowledged",
-    "acknowledged_on_time",
-    "resolved",
-    "closed",
-    "reopened",
-    "overdue_open",
-    "feedback",
-    "satisfied",
-    "basically_satisfied",
-    "dissatisfied",
-    "enterprises",
-    "enterprises_visited",
-    "visits",
-)
-
+from reporting.readmodel import histogram
+from reporting.readmodel.counters import ACK_TIME, RESOLVE_TIME, SCALARS
 
 # Counts of enterprises and visits, as opposed to counts of issues.
 COVERAGE = ("enterprises", "enterprises_visited", "visits")
+# Every count a summary carries: the issue counters (what each counts: `readmodel.counters`), then coverage.
+COUNTS = (*SCALARS, *COVERAGE)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
@@ -57,3 +47,17 @@ def score(figures: Mapping[str, Any], weights: tuple[float, float, float]) -> fl
     nothing to measure, null, counts as 0)."""
     rates = (figures.get("response_rate"), figures.get("resolution_rate"), figures.get("satisfaction_rate"))
     return sum(w * (r or 0.0) for w, r in zip(weights, rates, strict=True))
+
+
+def figures(
+    counts: Mapping[str, Any],
+    *,
+    exact: tuple[Sequence[float], Sequence[float]] | None = None,
+) -> dict[str, Any]:
+    """The summary fields of summed counters; medians exact from the durations given (acknowledge,
+    resolve), else estimated from the counters' histograms."""
+    if exact is not None:
+        ack, res = exact
+        return summary(counts, (median_of(ack), median_of(res)))
+    ack_bins, res_bins = counts.get(ACK_TIME.name, {}), counts.get(RESOLVE_TIME.name, {})
+    return summary(counts, (histogram.median(ack_bins), histogram.median(res_bins)))

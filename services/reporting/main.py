@@ -8,10 +8,10 @@ from reporting.settings import ReportingSettings
 
 
 def create_app() -> FastAPI:
-    from reporting.agenda import router as agenda_router
+    from reporting.api.agenda import router as agenda_router
+    from reporting.api.exports import router as exports_router
+    from reporting.api.reports import router as reports_router
     from reporting.dashboard.page import router as dashboard_router
-    from reporting.exports import router as exports_router
-    from reporting.router import router as reports_router
     from reporting.workbench.pages import api as workbench_api
     from reporting.workbench.pages import router as workbench_router
     from reporting.workbench.pages import session_principal

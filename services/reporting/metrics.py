@@ -19,7 +19,7 @@ from chassis.replica import DirectoryReplica
 from kernel.directory import DirectoryIndex
 from kernel.times import utcnow
 from reporting import kpis
-from reporting.queries import Filter, Reports
+from reporting.reports.queries import Filter, Reports
 
 NAN = math.nan
 

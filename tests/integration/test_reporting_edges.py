@@ -1,5 +1,5 @@
 """The summary's raw edges (the partial days of a window) summed inside MongoDB, on the real server:
-they must give what `fold.contribution` gives issue by issue in Python, counters and histogram bins
+they must give what `counters.contribution` gives issue by issue in Python, counters and histogram bins
 alike; and the exact-median read stays bounded when the counters are out of step with the issues."""
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from typing import Any
 import pytest
 
 from chassis.store import Store
-from kernel.times import utcnow
-from reporting import counters as C
-from reporting import fold, histogram
-from reporting.queries import EXACT_MEDIANS_UP_TO, Filter, Reports
-from reporting.readmodel import ReadModel
-from reporting.windows import BEGINNING, plan
+from kernel.times import SHANGHAI, utcnow
+from reporting.readmodel import counters as C
+from reporting.readmodel import histogram
+from reporting.readmodel.cells import Cell, day_of
+from reporting.readmodel.store import ReadModel
+from reporting.reports.queries import EXACT_MEDIANS_UP_TO, Filter, Reports
+from reporting.reports.windows import BEGINNING, plan
 from tests.support.servers import Mongod
 
 Doc = dict[str, Any]
-DAY = datetime(2026, 11, 20, tzinfo=fold.SHANGHAI)
+DAY = datetime(2026, 11, 20, tzinfo=SHANGHAI)
 # Both edges partial: [11-19 12:00, 11-20 00:00) and [11-21 00:00, 11-21 12:00) from the issues.
 START, END = DAY - timedelta(hours=12), DAY + timedelta(days=1, hours=12)
 
@@ -82,7 +83,7 @@ def issues(rng: random.Random, n: int) -> list[Doc]:
 
 
 def expected(
-    docs: list[Doc], key: Callable[[fold.Cell], str], spans: list[tuple[datetime, datetime]] | None = None
+    docs: list[Doc], key: Callable[[Cell], str], spans: list[tuple[datetime, datetime]] | None = None
 ) -> dict[str, C.Counters]:
     """The old way: each issue in the raw edges (or `spans`) folded in Python."""
     spans = plan(START, END).raw if spans is None else spans
@@ -90,14 +91,14 @@ def expected(
     for doc in docs:
         if not any(a <= doc["submitted_at"] < b for a, b in spans):
             continue
-        part = fold.contribution(doc)
+        part = C.contribution(doc)
         if part is not None:
             C.add(groups[key(part[0])], C.flat(part[1]))
     return dict(groups)
 
 
 def day_key(period: datetime) -> str:
-    return period.astimezone(fold.SHANGHAI).date().isoformat()
+    return period.astimezone(SHANGHAI).date().isoformat()
 
 
 async def test_raw_edges_summed_in_mongodb_equal_the_issues_folded_in_python(reports: Reports) -> None:
@@ -106,7 +107,7 @@ async def test_raw_edges_summed_in_mongodb_equal_the_issues_folded_in_python(rep
     await reports.model.issues.insert_many(issues(random.Random(20261126), 3000))
     stored = await reports.model.issues.find().to_list()  # as stored: dates to the millisecond
     f = Filter(START, END, None, None)
-    cases: list[tuple[str | None, Callable[[Doc], str], Callable[[fold.Cell], str]]] = [
+    cases: list[tuple[str | None, Callable[[Doc], str], Callable[[Cell], str]]] = [
         (None, lambda d: "all", lambda c: "all"),
         ("building_id", lambda d: d["building_id"], lambda c: c.building_id),
         ("service_code", lambda d: d["service_code"], lambda c: c.service_code),
@@ -139,10 +140,10 @@ async def test_a_window_ending_now_counts_today_from_its_cells_less_the_issues_a
     """Cells kept as the consumer keeps them; some of today's issues stamped after the window's end
     (a clock ahead): the summary up to now counts exactly the issues before it."""
     now = utcnow()
-    today = fold.day_of(now)
+    today = day_of(now)
     rng = random.Random(11)
     docs = issues(rng, 900)
-    ahead = (fold.day_of(now) + timedelta(days=1) - now) / 2
+    ahead = (day_of(now) + timedelta(days=1) - now) / 2
     for i, doc in enumerate(docs):  # a third yesterday or before, a third today, a third after now
         moved = {0: today - timedelta(hours=rng.uniform(1, 60)), 1: today + (now - today) * rng.random()}
         shift = moved.get(i % 3, now + ahead * rng.uniform(0.01, 1)) - doc["submitted_at"]
@@ -151,9 +152,9 @@ async def test_a_window_ending_now_counts_today_from_its_cells_less_the_issues_a
                 doc[name] = ms(doc[name] + shift)
     await reports.model.issues.insert_many(docs)
     stored = await reports.model.issues.find().to_list()
-    changes: dict[fold.Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    changes: dict[Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for doc in stored:
-        for cell, counts in fold.delta(None, doc).items():
+        for cell, counts in C.delta(None, doc).items():
             for name, n in counts.items():
                 changes[cell][name] += n
     await reports.model.add(changes, None)

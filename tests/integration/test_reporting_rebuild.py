@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from chassis.store import Store
 from ops.cli import app
-from reporting import fold
-from reporting.readmodel import ALL, ReadModel
-from reporting.rebuild import Rebuilt, rebuild, repair_days
+from reporting.readmodel.cells import ALL, day_of
+from reporting.readmodel.rebuild import Rebuilt, rebuild, repair_days
+from reporting.readmodel.store import ReadModel
 from tests.support.api import Api
 from tests.support.servers import eventually
 
@@ -165,7 +165,7 @@ def test_cells_out_of_step_with_the_issues_are_recounted(api: Api, history: list
     before = settled(api)
     issue = api.stack.database()["reporting_issues"].find_one({"_id": history[1]})
     assert issue is not None
-    day = fold.day_of(issue["submitted_at"])
+    day = day_of(issue["submitted_at"])
     month = day.replace(day=1)
     lost = {"$inc": {"total": -1}}
     cells_db = api.stack.database()["reporting_cells"]
@@ -194,7 +194,7 @@ def test_cells_out_of_step_with_the_issues_are_recounted(api: Api, history: list
 def test_a_window_of_history_rebuilt_matches_the_summary_of_that_window(api: Api, history: list[str]) -> None:
     """Windows that cut through days and months (raw edges, day and month cells) agree after a rebuild."""
     now = datetime.now(UTC)
-    today = fold.day_of(now)
+    today = day_of(now)
     windows = [
         # Whole days and months: from the counter cells alone.
         {"from": (today - timedelta(days=40)).date().isoformat(), "to": (today + timedelta(days=1)).date().isoformat()},

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reporting.agenda import month_label, parse_month
+from reporting.reports.agenda import month_label, parse_month
 
 
 def test_a_month_is_its_first_day_to_the_next_months_in_shanghai() -> None:

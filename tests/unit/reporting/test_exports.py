@@ -10,7 +10,8 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from reporting.exports import (
+from reporting.kpis import summary
+from reporting.reports.exports import (
     COLUMNS,
     FIGURES,
     HEADERS,
@@ -20,7 +21,6 @@ from reporting.exports import (
     csv_cell,
     guard,
 )
-from reporting.kpis import summary
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_attachment_names_the_file_in_chinese_with_an_ascii_fallback() -> None:
 def test_control_characters_do_not_break_a_workbook() -> None:
     from openpyxl import Workbook
 
-    from reporting.exports import put
+    from reporting.reports.exports import put
 
     sheet = Workbook().active
     assert put(sheet, 1, 1, "事项\x18\x0c名").value == "事项\ufffd\ufffd名"

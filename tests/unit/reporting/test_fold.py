@@ -7,17 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kernel.events import IssueFeedback, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged
-from reporting.counters import HISTOGRAMS, SCALARS
-from reporting.fold import (
-    Cell,
-    contribution,
-    contribution_expressions,
-    day_of,
-    delta,
-    fold_feedback,
-    fold_submitted,
-    fold_work_order,
-)
+from reporting.readmodel.cells import Cell, day_of
+from reporting.readmodel.counters import HISTOGRAMS, SCALARS, contribution, contribution_expressions, delta
+from reporting.readmodel.fold import fold_feedback, fold_submitted, fold_work_order
 
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 

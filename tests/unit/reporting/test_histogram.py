@@ -5,7 +5,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reporting.histogram import bin_of, median, middle
+from reporting.readmodel.histogram import bin_of, median, middle
 
 
 def test_bins_grow_by_five_percent() -> None:

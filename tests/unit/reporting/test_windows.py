@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reporting.fold import SHANGHAI
-from reporting.windows import BEGINNING, RECENT, plan
+from kernel.times import SHANGHAI
+from reporting.reports.windows import BEGINNING, RECENT, plan
 
 D = datetime
 

@@ -15,10 +15,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request, Response
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -27,14 +26,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from kernel.times import SHANGHAI
-from reporting.bootstrap import Reporting, runtime
-from reporting.filters import ReportScope, Scope
-from reporting.router import names_for, node_groups
+from reporting.reports.scope import Scope
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Runtime = Annotated[Reporting, Depends(runtime)]
-
-By = Literal["grid_node", "building", "service_code", "assignee"]
 Kind = Literal["text", "count", "rate", "seconds"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -245,41 +238,3 @@ def breakdown_workbook(title: str, sheet_name: str, rows: Sequence[Mapping[str, 
     if rows:
         sheet.auto_filter.ref = f"A2:{get_column_letter(len(COLUMNS))}{len(rows) + 2}"
     return workbook_bytes(workbook)
-
-
-# ---- the endpoints ------------------------------------------------------------------
-
-
-async def breakdown_rows(scope: Scope, reporting: Reporting, by: str) -> list[dict[str, Any]]:
-    """The rows of `GET /v1/reports/breakdown?by=...` for this filter."""
-    field = "building_id" if by == "building" else by
-    groups = node_groups(scope) if by == "grid_node" else None
-    return await reporting.reports.breakdown(scope.filter, field, names_for(scope, field), groups)
-
-
-@router.get(
-    "/export.csv",
-    summary="The breakdown as CSV (UTF-8 with BOM, Chinese headers, no title row)",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
-)
-async def export_csv(scope: ReportScope, reporting: Runtime, by: By = "building") -> Response:
-    rows = await breakdown_rows(scope, reporting, by)
-    return Response(
-        csv_bytes(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": attachment(file_stem(scope, by) + ".csv")},
-    )
-
-
-@router.get(
-    "/export.xlsx",
-    summary="The breakdown as an XLSX workbook: a title row with the window and filter, then the table",
-    response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
-)
-async def export_xlsx(request: Request, scope: ReportScope, reporting: Runtime, by: By = "building") -> Response:
-    rows = await breakdown_rows(scope, reporting, by)
-    title = title_text(scope, by, request.query_params.get("building_id"))
-    body = breakdown_workbook(title, f"按{BY_NAMES[by]}统计", rows)
-    return Response(body, media_type=XLSX, headers={"Content-Disposition": attachment(file_stem(scope, by) + ".xlsx")})

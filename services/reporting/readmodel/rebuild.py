@@ -31,12 +31,12 @@ from pymongo.asynchronous.change_stream import AsyncChangeStream
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from chassis.store import Store
-from kernel.events import Event, IssueFeedback, IssueSubmitted, WorkOrderChanged, parse_data
+from kernel.events import Event, parse_data
 from kernel.times import utcnow
-from reporting import fold
-from reporting.counters import HISTOGRAMS
-from reporting.readmodel import ALL, NAMES, ReadModel, swap_in
-from reporting.windows import next_day
+from reporting.readmodel.cells import ALL, Cell, day_of, next_day
+from reporting.readmodel.counters import contribution, dotted
+from reporting.readmodel.fold import issue_of
+from reporting.readmodel.store import NAMES, ReadModel, swap_in
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +179,9 @@ async def issues_of(model: ReadModel, ids: Iterable[str] | None, since: datetime
             data = parse_data(Event.model_validate(stored["event"]))
         except (KeyError, ValueError):
             continue
-        if isinstance(data, IssueSubmitted):
-            issues.add(data.id)
-        elif isinstance(data, WorkOrderChanged | IssueFeedback):
-            issues.add(data.issue_id)
+        issue_id = issue_of(data)
+        if issue_id is not None:
+            issues.add(issue_id)
     return issues
 
 
@@ -193,19 +192,8 @@ async def days_of(model: ReadModel, issue_ids: Iterable[str]) -> set[datetime]:
     for chunk in (ids[i : i + 1000] for i in range(0, len(ids), 1000)):
         async for doc in model.issues.find({"_id": {"$in": chunk}}, {"submitted_at": 1}):
             if doc.get("submitted_at") is not None:
-                days.add(fold.day_of(doc["submitted_at"]))
+                days.add(day_of(doc["submitted_at"]))
     return days
-
-
-def _flat(cell: Doc) -> dict[str, int]:
-    """A stored cell's counters as `$inc` names them (`h_ack.12`), zeros left out."""
-    out: dict[str, int] = {}
-    for name, value in cell.items():
-        if name in HISTOGRAMS and isinstance(value, dict):
-            out.update({f"{name}.{index}": n for index, n in value.items() if n})
-        elif isinstance(value, int) and not isinstance(value, bool) and value:
-            out[name] = value
-    return out
 
 
 async def repair_days(model: ReadModel, days: Iterable[datetime]) -> int:
@@ -224,7 +212,7 @@ async def _repair_day(model: ReadModel, day: datetime, session: AsyncClientSessi
     expected: dict[tuple[str, str], dict[str, int]] = {}
     window = {"$gte": day, "$lt": next_day(day)}
     async for doc in model.issues.find({"submitted_at": window}, session=session):
-        part = fold.contribution(doc)
+        part = contribution(doc)
         if part is None:
             continue
         cell, counters = part
@@ -234,14 +222,14 @@ async def _repair_day(model: ReadModel, day: datetime, session: AsyncClientSessi
     stored: dict[tuple[str, str], dict[str, int]] = {}
     query = {"grain": "day", "period": day, "service_code": {"$ne": ALL}, "building_id": {"$ne": ALL}}
     async for cell_doc in model.cells.find(query, session=session):
-        stored[(cell_doc["building_id"], cell_doc["service_code"])] = _flat(cell_doc)
-    changes: dict[fold.Cell, dict[str, int]] = {}
+        stored[(cell_doc["building_id"], cell_doc["service_code"])] = dotted(cell_doc)
+    changes: dict[Cell, dict[str, int]] = {}
     for where in expected.keys() | stored.keys():
         want, have = expected.get(where, {}), stored.get(where, {})
         diff = {name: want.get(name, 0) - have.get(name, 0) for name in want.keys() | have.keys()}
         diff = {name: n for name, n in diff.items() if n}
         if diff:
-            changes[fold.Cell(day, *where)] = diff
+            changes[Cell(day, *where)] = diff
     if changes:
         await model.add(changes, session)
     return bool(changes)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from kernel.times import SHANGHAI
-from reporting.fold import day_of
+from reporting.readmodel.cells import day_of, month_of, next_day, next_month
 
 # An open start: before any issue this system can hold.
 BEGINNING = datetime(2000, 1, 1, tzinfo=SHANGHAI)
@@ -26,19 +26,6 @@ BEGINNING = datetime(2000, 1, 1, tzinfo=SHANGHAI)
 RECENT = timedelta(seconds=5)
 
 Span = tuple[datetime, datetime]
-
-
-def month_of(day: datetime) -> datetime:
-    return day.replace(day=1)
-
-
-def next_month(month: datetime) -> datetime:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def next_day(day: datetime) -> datetime:
-    # Shanghai keeps no daylight saving time: every day is 24 hours.
-    return (day + timedelta(days=1)).astimezone(SHANGHAI)
 
 
 def ceil_day(instant: datetime) -> datetime:

@@ -1,4 +1,7 @@
-"""Reports over the read models: summary, breakdowns, time series, ranking."""
+"""Reports over the read models: summary, breakdowns, time series, coverage, issue lists.
+
+They read the read model's collections through its `ReadModel` and never write them. What each
+counter counts is `reporting.readmodel.counters`; the rates are `reporting.kpis`."""
 
 from __future__ import annotations
 
@@ -10,14 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kernel.times import SHANGHAI, utcnow
-from reporting import counters as C
-from reporting import fold
-from reporting.readmodel import ALL, ReadModel
-from reporting.windows import Span, month_of, plan
+from reporting import kpis
+from reporting.readmodel import counters as C
+from reporting.readmodel.cells import ALL, month_of
+from reporting.readmodel.store import ReadModel
+from reporting.reports.windows import Span, plan
 
 # Up to this many issues, medians are computed exactly from the issues; above, estimated.
 EXACT_MEDIANS_UP_TO = 10_000
-OPEN_NOT = [*fold.DONE, "rejected"]
+OPEN_NOT = [*C.DONE, "rejected"]
 
 Doc = dict[str, Any]
 Key = Callable[[Doc], Iterable[str]]
@@ -85,7 +89,7 @@ class Reports:
 
     async def _raw(self, f: Filter, spans: list[Span], field: str | None) -> list[Doc]:
         """The partial days' issues, their contributions summed inside MongoDB per value of `field`
-        (`fold.contribution_expressions`): rows shaped as `_cells` gives them. One read of the
+        (`counters.contribution_expressions`): rows shaped as `_cells` gives them. One read of the
         issues, and a few rows back however many issues the day has had."""
         if not spans:
             return []
@@ -103,7 +107,7 @@ class Reports:
 
         pipeline = [
             {"$match": self._issue_query(f, list(spans))},
-            {"$project": {"_id": 0, "g": group, **fold.contribution_expressions()}},
+            {"$project": {"_id": 0, "g": group, **C.contribution_expressions()}},
             {
                 "$facet": {
                     "sums": [{"$group": {"_id": "$g", **{n: {"$sum": f"${n}"} for n in C.SCALARS}}}],
@@ -157,15 +161,7 @@ class Reports:
             total = await self.model.issues.count_documents(query, limit=EXACT_MEDIANS_UP_TO + 1)
         if total > EXACT_MEDIANS_UP_TO:
             return None
-        projection = {
-            "submitted_at": 1,
-            "acknowledged_at": 1,
-            "resolved_at": 1,
-            "status": 1,
-            "building_id": 1,
-            "service_code": 1,
-            "assignees": 1,
-        }
+        projection = dict.fromkeys((*C.FIELDS, "assignees"), 1)
         out: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         seen = 0
         # Never more than the limit read, whatever `total` said: counters out of step with the
@@ -176,11 +172,7 @@ class Reports:
             if seen > EXACT_MEDIANS_UP_TO:
                 return None
             for k in key(doc):
-                ack, res = out[k]
-                if doc.get("acknowledged_at"):
-                    ack.append((doc["acknowledged_at"] - doc["submitted_at"]).total_seconds())
-                if doc.get("status") in fold.DONE and doc.get("resolved_at"):
-                    res.append((doc["resolved_at"] - doc["submitted_at"]).total_seconds())
+                _durations(doc, out[k])
         return dict(out)
 
     # ---- visit coverage ---------------------------------------------------
@@ -211,6 +203,19 @@ class Reports:
             for k, v in out.items()
         }
 
+    async def visits(self, building_id: str, start: datetime, end: datetime) -> list[Doc]:
+        """The building's visits in [start, end), oldest first, each with its enterprise's name as
+        `enterprise` (the enterprise's id when reporting holds no such enterprise)."""
+        model = self.model
+        docs = (
+            await model.visits.find({"building_id": building_id, "visited_at": {"$gte": start, "$lt": end}})
+            .sort("visited_at", 1)
+            .to_list()
+        )
+        ids = sorted({d["enterprise_id"] for d in docs if d.get("enterprise_id")})
+        names = {e["_id"]: e.get("name") async for e in model.enterprises.find({"_id": {"$in": ids}}, {"name": 1})}
+        return [{**d, "enterprise": names.get(d.get("enterprise_id") or "", d.get("enterprise_id"))} for d in docs]
+
     # ---- the reports ------------------------------------------------------
 
     async def summary(self, f: Filter) -> dict[str, Any]:
@@ -219,7 +224,7 @@ class Reports:
         # The counters tell the population's size: no count of the issues to decide on exact medians.
         exact = await self.exact_durations(f, lambda _: ["all"], total) if total <= EXACT_MEDIANS_UP_TO else None
         counts = C.add(dict(groups.get("all", {})), cover.get("all", {}))
-        return C.figures(counts, exact=(exact or {}).get("all", ([], [])) if exact is not None else None)
+        return kpis.figures(counts, exact=(exact or {}).get("all", ([], [])) if exact is not None else None)
 
     async def breakdown(
         self, f: Filter, by: str, names: dict[str, str], building_groups: dict[str, set[str]] | None = None
@@ -237,7 +242,7 @@ class Reports:
         rows = []
         for k in dict.fromkeys([*keys, *groups]):
             counts = C.add(dict(groups.get(k, {})), cover.get(k, {}))
-            figures = C.figures(counts, exact=(exact.get(k, ([], [])) if exact is not None else None))
+            figures = kpis.figures(counts, exact=(exact.get(k, ([], [])) if exact is not None else None))
             if by_service:
                 figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
             rows.append({"key": k, "name": names.get(k, k), **figures})
@@ -247,33 +252,24 @@ class Reports:
         """An issue counts under each of its current assignees (from the issues themselves)."""
         groups: dict[str, C.Counters] = defaultdict(dict)
         durations: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        fields = ("submitted_at", "acknowledged_at", "first_ack_due", "resolved_at", "status", "reopened", "overdue")
-        projection = dict.fromkeys((*fields, "feedback", "building_id", "service_code", "assignees"), 1)
+        projection = dict.fromkeys((*C.FIELDS, "assignees"), 1)
         async for doc in self.model.issues.find(self._issue_query(f, [(f.start, f.end)]), projection):
-            part = fold.contribution(doc)
+            part = C.contribution(doc)
             if part is None:
                 continue
             for staff_id in doc.get("assignees", []):
                 C.add(groups[staff_id], C.flat(part[1]))
-                ack, res = durations[staff_id]
-                if doc.get("acknowledged_at"):
-                    ack.append((doc["acknowledged_at"] - doc["submitted_at"]).total_seconds())
-                if doc.get("status") in fold.DONE and doc.get("resolved_at"):
-                    res.append((doc["resolved_at"] - doc["submitted_at"]).total_seconds())
+                _durations(doc, durations[staff_id])
         rows = []
         for staff_id in sorted(groups):
-            figures = C.figures(groups[staff_id], exact=durations[staff_id])
+            figures = kpis.figures(groups[staff_id], exact=durations[staff_id])
             figures.update(enterprises=None, enterprises_visited=None, visits=None, visit_coverage_rate=None)
             rows.append({"key": staff_id, "name": names.get(staff_id, staff_id), **figures})
         return rows
 
     async def overdue(self, f: Filter, limit: int = 500) -> list[Doc]:
         """Open issues past their resolve deadline (督办), the longest overdue first."""
-        query = {
-            **self._issue_query(f, [(f.start, f.end)]),
-            "overdue": True,
-            "status": {"$nin": [*fold.DONE, "rejected"]},
-        }
+        query = {**self._issue_query(f, [(f.start, f.end)]), "$expr": C.OVERDUE_OPEN.expression()}
         return await self.model.issues.find(query).sort("resolve_due", 1).limit(limit).to_list()
 
     async def open_issues(self, f: Filter, limit: int = 500) -> list[Doc]:
@@ -304,8 +300,15 @@ class Reports:
         groups = await self.grouped(f, "period", bucket, months=interval == "month")
         rows = []
         for k in sorted(groups):
-            rows.append({"period": k, **C.figures(groups[k])})
+            rows.append({"period": k, **kpis.figures(groups[k])})
         return rows
+
+
+def _durations(doc: Doc, into: tuple[list[float], list[float]]) -> None:
+    """The issue's acknowledge and resolve durations (seconds), those that count, added to `into`."""
+    for seconds, values in zip((C.ACK_TIME.seconds(doc), C.RESOLVE_TIME.seconds(doc)), into, strict=True):
+        if seconds is not None:
+            values.append(seconds)
 
 
 def _rows(field: str | None, totals: list[Doc], acks: list[Doc], resolves: list[Doc]) -> list[Doc]:

@@ -7,10 +7,8 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from fastapi.exceptions import RequestValidationError
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -18,14 +16,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 from chassis.auth import Principal
 from kernel.directory import Building, DirectoryIndex
 from kernel.times import SHANGHAI, utcnow
-from reporting.bootstrap import Reporting, runtime
-from reporting.exports import (
+from reporting.readmodel.cells import next_month
+from reporting.reports.exports import (
     BOLD,
     FIGURES,
     TITLE,
-    XLSX,
     Kind,
-    attachment,
     display_width,
     fit_columns,
     header_row,
@@ -33,13 +29,8 @@ from reporting.exports import (
     put,
     workbook_bytes,
 )
-from reporting.filters import Reader, Scope
-from reporting.queries import Filter
-from reporting.router import issue_row
-from reporting.windows import next_month
-
-router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Runtime = Annotated[Reporting, Depends(runtime)]
+from reporting.reports.queries import Filter, Reports
+from reporting.reports.scope import Scope, issue_row
 
 MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 FIRST_YEAR, LAST_YEAR = 2000, 2999
@@ -112,47 +103,24 @@ class Agenda:
         }
 
 
-def check(
-    who: Principal, index: DirectoryIndex, building_id: str | None, month: str | None
-) -> tuple[Building, str, datetime, datetime]:
-    """In the contract's order: 404 (unknown building), 403 (outside scope), then 422 for every problem."""
-    problems: list[dict[str, Any]] = []
-    building = None
-    if not building_id:
-        problems.append({"loc": ["query", "building_id"], "msg": "Field required", "type": "missing"})
-    else:
-        building = index.buildings.get(building_id)
-        if building is None:
-            raise HTTPException(404, f"no building {building_id!r}")
-        if who.kind == "staff" and building_id not in index.scope(who.subject):
-            raise HTTPException(403, "the building is outside your buildings")
-    month = month or local(utcnow()).strftime("%Y-%m")
-    try:
-        start, end = parse_month(month)
-    except ValueError as exc:
-        problems.append({"loc": ["query", "month"], "msg": str(exc), "type": "value_error"})
-    if problems:
-        raise RequestValidationError(problems)
-    assert building is not None
-    return building, month, start, end
-
-
 async def agenda(
-    who: Reader,
-    reporting: Runtime,
-    building_id: Annotated[str | None, Query(description="the building (required)")] = None,
-    month: Annotated[str | None, Query(description="YYYY-MM in Asia/Shanghai; the current month by default")] = None,
+    reports: Reports,
+    index: DirectoryIndex,
+    who: Principal,
+    building: Building,
+    month: str,
+    start: datetime,
+    end: datetime,
 ) -> Agenda:
-    index = reporting.directory.require()
-    building, month, start, end = check(who, index, building_id, month)
-    reports, now = reporting.reports, utcnow()
+    """The building's agenda for the month [start, end): its figures, its open and overdue issues now."""
+    now = utcnow()
     only = frozenset({building.id})
     scope = Scope(Filter(None, now, only, None), index, None, who)
     figures, open_docs, overdue_docs, visits = await asyncio.gather(
         reports.summary(Filter(start, end, only, None)),
         reports.open_issues(scope.filter),
         reports.overdue(scope.filter),
-        visits_in(reporting, index, building.id, start, end),
+        reports.visits(building.id, start, end),
     )
     return Agenda(
         building=building,
@@ -163,58 +131,19 @@ async def agenda(
         figures=figures,
         open=[issue_row(d, scope) for d in open_docs],
         overdue=[issue_row(d, scope) for d in overdue_docs],
-        visits=visits,
+        visits=[visit_row(d, index) for d in visits],
     )
 
 
-async def visits_in(
-    reporting: Reporting, index: DirectoryIndex, building_id: str, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    """The building's visits in [start, end), oldest first, with the enterprises' and participants' names."""
-    model = reporting.readmodel
-    docs = (
-        await model.visits.find({"building_id": building_id, "visited_at": {"$gte": start, "$lt": end}})
-        .sort("visited_at", 1)
-        .to_list()
-    )
-    ids = sorted({d["enterprise_id"] for d in docs if d.get("enterprise_id")})
-    names = {e["_id"]: e.get("name") async for e in model.enterprises.find({"_id": {"$in": ids}}, {"name": 1})}
-    return [
-        {
-            "id": d["_id"],
-            "visited_at": d["visited_at"],
-            "kind": d.get("kind"),
-            "enterprise_id": d.get("enterprise_id"),
-            "enterprise": names.get(d.get("enterprise_id") or "", d.get("enterprise_id")),
-            "participants": [{"id": s, "name": index.staff_name(s)} for s in d.get("participants", [])],
-        }
-        for d in docs
-    ]
-
-
-AgendaDep = Annotated[Agenda, Depends(agenda)]
-
-
-@router.get(
-    "/agenda",
-    summary="大厦联席会议: a building's figures for a month, its open and overdue issues now, the month's visits",
-)
-async def get_agenda(meeting: AgendaDep) -> dict[str, Any]:
-    return meeting.as_json()
-
-
-@router.get(
-    "/agenda.xlsx",
-    summary="The agenda as a workbook (sheet 议程)",
-    response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
-)
-async def get_agenda_xlsx(meeting: AgendaDep) -> Response:
-    return Response(
-        agenda_workbook(meeting),
-        media_type=XLSX,
-        headers={"Content-Disposition": attachment(f"{meeting.building.name}_大厦联席会议_{meeting.month}.xlsx")},
-    )
+def visit_row(doc: dict[str, Any], index: DirectoryIndex) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "visited_at": doc["visited_at"],
+        "kind": doc.get("kind"),
+        "enterprise_id": doc.get("enterprise_id"),
+        "enterprise": doc["enterprise"],
+        "participants": [{"id": s, "name": index.staff_name(s)} for s in doc.get("participants", [])],
+    }
 
 
 # ---- the workbook -------------------------------------------------------------------

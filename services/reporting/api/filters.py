@@ -1,4 +1,5 @@
-"""The report filter every report endpoint shares: window, grid subtree, building, service, scope."""
+"""What every report endpoint shares: the reader, the runtime, and the report filter (window, grid
+subtree, building, service) checked against the reader's scope."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from fastapi import Depends, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
 
 from chassis.auth import Principal, require
-from kernel.directory import DirectoryIndex
 from kernel.times import parse_instant, utcnow
 from reporting.bootstrap import Reporting, runtime
-from reporting.queries import Filter
+from reporting.reports.queries import Filter
+from reporting.reports.scope import Scope
 
 Reader = Annotated[Principal, Depends(require("staff", "admin"))]
+Runtime = Annotated[Reporting, Depends(runtime)]
 
 
 def _instant(name: str, value: str | None) -> datetime | None:
@@ -27,19 +29,9 @@ def _instant(name: str, value: str | None) -> datetime | None:
         raise RequestValidationError([{"loc": ["query", name], "msg": str(exc), "type": "datetime_parsing"}]) from exc
 
 
-class Scope:
-    """The filter, and the directory it was read against."""
-
-    def __init__(self, filter: Filter, index: DirectoryIndex, grid_node: str | None, who: Principal) -> None:
-        self.filter = filter
-        self.index = index
-        self.grid_node = grid_node
-        self.who = who
-
-
 async def report_scope(
     who: Reader,
-    reporting: Annotated[Reporting, Depends(runtime)],
+    reporting: Runtime,
     from_: Annotated[str | None, Query(alias="from", description="RFC 3339, or a date (00:00 Asia/Shanghai)")] = None,
     to: Annotated[str | None, Query(description="RFC 3339, or a date; defaults to now")] = None,
     grid_node: Annotated[str | None, Query(description="a grid node: its whole subtree")] = None,

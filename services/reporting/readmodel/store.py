@@ -1,11 +1,14 @@
 """Reporting's read models, fed only by events:
 
-- `reporting_issues`: one folded document per issue (see `fold`);
+- `reporting_issues`: one folded document per issue (see `fold`, and `counters` for what it counts);
 - `reporting_cells`: counters per (day or month, building, service or "*"), kept in step
   with the issue documents in the same transaction, so that a report over any window
   sums a few thousand cells instead of scanning every issue;
 - `reporting_enterprises`, `reporting_visits`: for visit coverage;
 - `reporting_events`: every event as it came, for `louzhang reporting rebuild`.
+
+Only this package writes these collections (here, and `rebuild`); the reports (`reporting.reports`)
+read them through a `ReadModel`.
 """
 
 from __future__ import annotations
@@ -30,52 +33,19 @@ from kernel.events import (
     parse_data,
 )
 from kernel.times import utcnow
-from reporting import fold
-from reporting.windows import month_of
+from reporting.readmodel.cells import Cell, targets
+from reporting.readmodel.counters import delta
+from reporting.readmodel.fold import fold_issue, issue_of
 
 Doc = dict[str, Any]
-ALL = "*"
 # The event data the read models are folded from.
 FOLDED = (IssueSubmitted, WorkOrderChanged, IssueFeedback, EnterpriseUpdated, VisitRecorded)
 NAMES = ("issues", "cells", "enterprises", "visits")
 
 
-def issue_of(data: Any) -> str | None:
-    if isinstance(data, IssueSubmitted):
-        return data.id
-    if isinstance(data, WorkOrderChanged | IssueFeedback):
-        return data.issue_id
-    return None
-
-
-def fold_issue(doc: Doc, name: str, data: Any) -> Doc:
-    if isinstance(data, IssueSubmitted):
-        return fold.fold_submitted(doc, data)
-    if isinstance(data, IssueFeedback):
-        return fold.fold_feedback(doc, data)
-    return fold.fold_work_order(doc, name, data)
-
-
 def _keep(event: Event) -> UpdateOne:
     doc = {"name": event.name, "time": event.time, "stored_at": utcnow(), "event": event.model_dump(mode="json")}
     return UpdateOne({"_id": event.id}, {"$setOnInsert": doc}, upsert=True)
-
-
-def targets(cell: fold.Cell) -> list[tuple[str, Doc]]:
-    """The cells an issue's counters go to: (day, month) × (its building, the whole district)
-    × (its service, every service). The district cells answer district-wide reports without
-    summing every building."""
-    out = []
-    for grain, period in (("day", cell.day), ("month", month_of(cell.day))):
-        for building in (cell.building_id, ALL):
-            for service in (cell.service_code, ALL):
-                fields = {"grain": grain, "period": period, "building_id": building, "service_code": service}
-                out.append((cell_key(grain, period, building, service), fields))
-    return out
-
-
-def cell_key(grain: str, period: datetime, building_id: str, service_code: str) -> str:
-    return f"{grain}|{period.date().isoformat()}|{building_id}|{service_code}"
 
 
 class ReadModel:
@@ -150,7 +120,7 @@ class ReadModel:
         if new == old:
             return
         await self.issues.replace_one({"_id": issue_id}, new, upsert=True, session=session)
-        await self.add(fold.delta(old, new), session)
+        await self.add(delta(old, new), session)
 
     async def apply_batch(self, items: list[tuple[Event, Any]]) -> None:
         """Fold many events in one transaction: each issue document read and written once,
@@ -172,16 +142,16 @@ class ReadModel:
             if changed:
                 writes = [ReplaceOne({"_id": i}, doc, upsert=True) for i, doc in changed.items()]
                 await self.issues.bulk_write(writes, ordered=False, session=session)
-            totals: dict[fold.Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            totals: dict[Cell, dict[str, int]] = defaultdict(lambda: defaultdict(int))
             for i, doc in changed.items():
-                for cell, counters in fold.delta(found.get(i), doc).items():
+                for cell, counters in delta(found.get(i), doc).items():
                     for name, value in counters.items():
                         totals[cell][name] += value
             await self.add(totals, session)
 
         await self.store.transaction(work)
 
-    async def add(self, changes: Mapping[fold.Cell, Mapping[str, int]], session: AsyncClientSession | None) -> None:
+    async def add(self, changes: Mapping[Cell, Mapping[str, int]], session: AsyncClientSession | None) -> None:
         """Add counter changes to every cell the issue counts in (see `targets`)."""
         writes = []
         for cell, counters in changes.items():

@@ -1,0 +1,54 @@
+"""Reports along the grid: the breakdowns (by grid node, building, service or assignee) and the
+grid tree with each node's figures rolled up from its buildings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.directory import GridNode
+from reporting import kpis
+from reporting.readmodel import counters as C
+from reporting.reports.queries import Reports
+from reporting.reports.scope import Scope, names_for
+
+
+def node_groups(scope: Scope) -> dict[str, set[str]]:
+    """Each child of the filter's grid node (the root when none) with its subtree's buildings."""
+    index = scope.index
+    parent = index.nodes[scope.grid_node] if scope.grid_node else index.directory.grid
+    allowed = scope.filter.buildings
+    groups = {}
+    for child in parent.children:
+        buildings = index.buildings_under(child.id)
+        if allowed is not None:
+            buildings &= allowed
+            if not buildings:
+                continue  # outside the filter (another building, or another staff member's grid)
+        groups[child.id] = buildings
+    return groups
+
+
+async def breakdown(reports: Reports, scope: Scope, by: str) -> list[dict[str, Any]]:
+    """The rows of `GET /v1/reports/breakdown?by=...` (grid_node, building, service_code or assignee)."""
+    field = "building_id" if by == "building" else by
+    groups = node_groups(scope) if by == "grid_node" else None
+    return await reports.breakdown(scope.filter, field, names_for(scope, field), groups)
+
+
+async def grid_tree(reports: Reports, scope: Scope) -> dict[str, Any]:
+    """The grid tree under the filter's node (the root when none), each node with the figures of
+    its subtree's buildings within the filter."""
+    counts, cover = await reports.by_building(scope.filter)
+    index = scope.index
+    allowed = scope.filter.buildings
+
+    def node(n: GridNode) -> dict[str, Any]:
+        children = [node(c) for c in n.children]
+        total = C.total([*(counts.get(b, {}) for b in index.buildings_under(n.id) if allowed is None or b in allowed)])
+        for b in index.buildings_under(n.id):
+            if allowed is None or b in allowed:
+                C.add(total, cover.get(b, {}))
+        return {"id": n.id, "name": n.name, "heads": n.heads, "figures": kpis.figures(total), "children": children}
+
+    root = index.nodes[scope.grid_node] if scope.grid_node else index.directory.grid
+    return node(root)

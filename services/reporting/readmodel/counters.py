@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kernel import feedback
 from reporting.readmodel import histogram
 from reporting.readmodel.cells import Cell, day_of
 from reporting.readmodel.predicates import All, Always, Before, Condition, Flag, Is, OneOf, Positive, Present
@@ -25,7 +26,7 @@ Doc = Mapping[str, Any]
 Counters = dict[str, Any]
 
 DONE = ("resolved", "closed")
-SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+SATISFACTION = tuple(feedback.SATISFACTION)
 
 # The population: issues reporting has seen submitted, rejected ones excluded.
 POPULATION = Present("submitted_at") & ~Is("status", "rejected")

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from chassis.auth import Admin, Principal
+from kernel import feedback
 from kernel.events import SigninLink, new_event
 from reporting.bootstrap import Reporting, runtime
 from reporting.dashboard.page import POLICY as DASHBOARD_POLICY
@@ -41,7 +42,7 @@ templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=
 templates.globals.update(
     status_label=views.STATUS,
     step_label=views.STEPS,
-    satisfaction_label=views.SATISFACTION,
+    satisfaction_label=feedback.SATISFACTION,
     local=views.local,
     t=views.t,
     said=views.said,

@@ -52,7 +52,6 @@ DONE = {
     "transfer": "已改派。",
     "reject": "已退单。",
 }
-SATISFACTION = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from jinja2 import nodes
 
+from kernel import feedback
 from reporting.workbench import pages, views
 
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
@@ -70,7 +71,7 @@ def test_every_label_has_its_english() -> None:
         *(tab.label for tab in views.TABS),
         *views.FIELDS.values(),
         *views.DONE.values(),
-        *views.SATISFACTION.values(),
+        *feedback.SATISFACTION.values(),
         views.NOT_FOUND,
     ]
     for label in labels:

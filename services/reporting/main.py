@@ -10,6 +10,7 @@ from reporting.settings import ReportingSettings
 def create_app() -> FastAPI:
     from reporting.agenda import router as agenda_router
     from reporting.dashboard.page import router as dashboard_router
+    from reporting.drilldown import router as drilldown_router
     from reporting.exports import router as exports_router
     from reporting.router import router as reports_router
     from reporting.workbench.pages import api as workbench_api
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
         description="KPIs, breakdowns, exports and the dashboard, from events.",
         routers=[
             reports_router,
+            drilldown_router,
             exports_router,
             agenda_router,
             dashboard_router,

@@ -5,8 +5,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from louzhang.directory import GridNode
+from louzhang.store import utcnow
 from reporting import counters as C
 from reporting.bootstrap import Reporting, runtime
+from reporting.drilldown import calendar_of, item
 from reporting.filters import Reader, ReportScope, Scope
 from reporting.kpis import score
 
@@ -116,7 +118,10 @@ def issue_row(doc: dict[str, Any], scope: Scope) -> dict[str, Any]:
     "/overdue", summary="督办: open issues past their resolve deadline within the filter, longest overdue first"
 )
 async def get_overdue(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
-    return {"items": [issue_row(d, scope) for d in await reporting.reports.overdue(scope.filter)]}
+    # Who is responsible now, and how late on the SLA calendar, as the drill-down's rows say it.
+    now, calendar = utcnow(), calendar_of(reporting)
+    docs = await reporting.reports.overdue(scope.filter)
+    return {"items": [{**issue_row(d, scope), **item(d, scope.index, calendar, now)} for d in docs]}
 
 
 @router.get("/grid", summary="The grid tree under the filter's node (the root when none), each node with its figures")
@@ -126,7 +131,8 @@ async def get_grid(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
     allowed = scope.filter.buildings
 
     def node(n: GridNode) -> dict[str, Any]:
-        children = [node(c) for c in n.children]
+        # A node none of whose buildings the filter holds is left out: a head sees their own part.
+        children = [node(c) for c in n.children if allowed is None or index.buildings_under(c.id) & allowed]
         total = C.total([*(counts.get(b, {}) for b in index.buildings_under(n.id) if allowed is None or b in allowed)])
         for b in index.buildings_under(n.id):
             if allowed is None or b in allowed:

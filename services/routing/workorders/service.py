@@ -90,6 +90,7 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         grid_node=order["grid_node"],
         assignees=[StaffRef(id=s, name=names(s)) for s in order["assignees"]],
         escalation_level=order["level"],
+        responsible=[StaffRef(id=s, name=names(s)) for s in now_responsible(order)],
         acknowledge_due=order.get("acknowledge_due"),
         acknowledge_overdue=order.get("acknowledge_overdue", False),
         resolve_due=order.get("resolve_due"),
@@ -110,6 +111,12 @@ def snapshot(order: Order, index: DirectoryIndex | None, step: Step, now: dateti
         note=step.note,
         time=now,
     )
+
+
+def now_responsible(order: Order) -> list[str]:
+    """The chain's current level (who the order has climbed to), else its assignees."""
+    chain, level = order.get("chain") or [], order.get("level", 0)
+    return list(chain[level]) if 0 <= level < len(chain) and chain[level] else list(order["assignees"])
 
 
 class WorkOrders:

@@ -14,6 +14,7 @@ calendar (working time on the working calendar), counted at the time of the requ
 from __future__ import annotations
 
 import functools
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pymongo import ASCENDING, DESCENDING
 
-from louzhang.directory import DirectoryIndex
+from louzhang.directory import DirectoryIndex, GridNode
 from louzhang.paging import decode_cursor_text, encode_cursor
 from louzhang.store import utcnow
 from reporting import counters as C
@@ -137,6 +138,20 @@ def item(doc: Doc, index: DirectoryIndex, calendar: WorkingCalendar, now: dateti
         kind = service.sla.calendar if service else "natural"
         row["overdue_working_seconds"] = int(calendar.late_by(due, now, kind).total_seconds())
     return row
+
+
+def own_root(index: DirectoryIndex, buildings: AbstractSet[str] | None) -> GridNode:
+    """The lowest grid node whose subtree holds all of `buildings` (the district's root for every
+    building): where a head's own part of the grid starts, so that a 点楼长 sees their part rather
+    than the whole district."""
+    node = index.directory.grid
+    if buildings is None:
+        return node
+    while True:
+        below = next((c for c in node.children if buildings <= index.buildings_under(c.id)), None)
+        if below is None or not buildings:
+            return node
+        node = below
 
 
 # ---- reading -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from louzhang.directory import GridNode
 from louzhang.store import utcnow
 from reporting import counters as C
 from reporting.bootstrap import Reporting, runtime
-from reporting.drilldown import calendar_of, item
+from reporting.drilldown import calendar_of, item, own_root
 from reporting.filters import Reader, ReportScope, Scope
 from reporting.kpis import score
 
@@ -124,7 +124,11 @@ async def get_overdue(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
     return {"items": [{**issue_row(d, scope), **item(d, scope.index, calendar, now)} for d in docs]}
 
 
-@router.get("/grid", summary="The grid tree under the filter's node (the root when none), each node with its figures")
+@router.get(
+    "/grid",
+    summary="The grid tree under the filter's node (else the caller's own part: the district's root for an "
+    "admin), each node with its figures; nodes holding none of the filter's buildings left out",
+)
 async def get_grid(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
     counts, cover = await reporting.reports.by_building(scope.filter)
     index = scope.index
@@ -139,5 +143,6 @@ async def get_grid(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
                 C.add(total, cover.get(b, {}))
         return {"id": n.id, "name": n.name, "heads": n.heads, "figures": C.figures(total), "children": children}
 
-    root = index.nodes[scope.grid_node] if scope.grid_node else index.directory.grid
+    # Without a node asked for, a head's own part of the grid (the district's for an admin).
+    root = index.nodes[scope.grid_node] if scope.grid_node else own_root(index, allowed)
     return node(root)

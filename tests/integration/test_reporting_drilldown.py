@@ -182,9 +182,13 @@ def test_a_head_sees_their_own_subtree_only(api: Api, scenario: dict[str, Any]) 
     assert {r["building_id"] for r in drill(head, {**window, "measure": "total"})} == {"B1"}
     r = head.get("reporting", "/v1/reports/issues", params={**window, "grid_node": "cbd"})
     assert r.status_code == 403
-    # The grid tree leaves out what is not theirs (no district of zeros).
+    # The grid tree is their own part (no district of zeros); asked from the top, it leaves out the rest.
     grid = head.get("reporting", "/v1/reports/grid").json()
-    assert [c["id"] for c in grid["children"]] == ["park"]
+    assert grid["id"] == "park" and grid["figures"]["total"] == len(drill(head, {"measure": "total"}, limit=500))
+    admin = api.get("reporting", "/v1/reports/grid", params={"building_id": "B2"}).json()
+    assert admin["id"] == "cbd"
+    whole = api.get("reporting", "/v1/reports/grid", params={"grid_node": "town", "building_id": "B1"}).json()
+    assert whole["id"] == "town" and [c["id"] for c in whole["children"]] == ["park"]
 
 
 def test_bad_requests_are_refused_naming_what_is_wrong(api: Api, scenario: dict[str, Any]) -> None:

@@ -87,3 +87,11 @@ def test_a_cursor_continues_after_its_issue_in_the_measures_order() -> None:
     assert longest["$or"][0] == {"resolve_due": {"$gt": d["resolve_due"]}}
     with pytest.raises(RequestValidationError):
         drilldown.after("bm90LWEtY3Vyc29y", "total")  # "not-a-cursor"
+
+
+def test_a_heads_own_part_of_the_grid_starts_at_the_lowest_node_holding_all_their_buildings() -> None:
+    assert drilldown.own_root(INDEX, None).id == "town"
+    assert drilldown.own_root(INDEX, INDEX.scope("S02")).id == "park"
+    assert drilldown.own_root(INDEX, INDEX.scope("S04")).id == "park"  # B1's 点楼长
+    assert drilldown.own_root(INDEX, frozenset({"B1", "B2"})).id == "town"
+    assert drilldown.own_root(INDEX, INDEX.scope("S01")).id == "town"

@@ -266,10 +266,6 @@
     return text;
   }
 
-  function locale() {
-    return state.lang === "en" ? "en-CA" : "zh-CN";
-  }
-
   const NUMBER = new Intl.NumberFormat("en-US");
 
   function count(n) {
@@ -289,7 +285,7 @@
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
-      hour12: false,
+      hourCycle: "h23",
     };
     if (withSeconds) {
       delete options.year;
@@ -297,7 +293,13 @@
       delete options.day;
       options.second = "2-digit";
     }
-    return new Intl.DateTimeFormat(locale(), options).format(new Date(iso));
+    // yyyy-mm-dd hh:mm in Shanghai, whatever the locale (zh-CN would write 2026/12/07).
+    const parts = {};
+    for (const part of new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(iso))) {
+      parts[part.type] = part.value;
+    }
+    const time = `${parts.hour}:${parts.minute}${withSeconds ? `:${parts.second}` : ""}`;
+    return withSeconds ? time : `${parts.year}-${parts.month}-${parts.day} ${time}`;
   }
 
   // An element with its text (never HTML), attributes and children.

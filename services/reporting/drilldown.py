@@ -77,6 +77,8 @@ def population(f: Filter) -> Doc:
 def selection(f: Filter, measure: str) -> Doc:
     """The MongoDB query for the issues behind `measure` over `f`."""
     query = population(f)
+    if measure == OVERDUE:
+        query["overdue"] = True  # implied by the condition; lets the 督办 index serve the list
     if measure != "total":
         query["$expr"] = {"$eq": [fold.contribution_expressions()[measure], 1]}
     return query

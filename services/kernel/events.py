@@ -101,6 +101,9 @@ class WorkOrderChanged(_Data):
     grid_node: str
     assignees: list[StaffRef]
     escalation_level: int = 0
+    # Who is responsible now: the members of the escalation chain's current level (the assignees
+    # until the order climbs). Empty in events from before it was added: read `assignees` then.
+    responsible: list[StaffRef] = []
     acknowledge_due: datetime | None = None
     acknowledge_overdue: bool = False
     resolve_due: datetime | None = None

@@ -78,7 +78,7 @@ def compose(
         reason = shorten(change.note or "—", NOTE_CHARS)
         lines.append(f"改派：由 {names(change.actor) if change.actor != 'system' else '系统'}，原因：{reason}")
     if event_name == "issue.overdue":
-        late = "、".join(a.name for a in change.assignees) or "—"
+        late = "、".join(a.name for a in change.responsible or change.assignees) or "—"
         lines.append(f"督办：责任人 {late}，逾期 {change.overdue_hours or 0} 个工作小时")
     lines += [
         f"签收时限：{_local(change.acknowledge_due)}",

@@ -21,6 +21,7 @@ from kernel.events import (
     VisitRecorded,
     WorkOrderChanged,
 )
+from kernel.sla.calendar import WorkingCalendar
 from reporting import metrics
 from reporting.readmodel.store import ReadModel
 from reporting.reports.queries import Reports
@@ -38,6 +39,12 @@ class Reporting(Runtime):
         self.directory = DirectoryReplica(self.store)
         self.readmodel = ReadModel(self.store)
         self.reports = Reports(self.readmodel)
+        try:  # the SLA calendar routing counts on (the 督办 lists' overdue working time)
+            self.calendar = WorkingCalendar.from_config(settings.work_hours, settings.holidays_file)
+        except (ValueError, OSError) as exc:
+            raise SystemExit(
+                f"{exc}: refusing to start (the working calendar: LOUZHANG_WORK_HOURS, LOUZHANG_HOLIDAYS_FILE)"
+            ) from exc
         self.sessions = Sessions(
             self.store, link_ttl=settings.signin_link_ttl, idle=settings.session_idle, longest=settings.session_max
         )

@@ -9,6 +9,7 @@ from reporting.settings import ReportingSettings
 
 def create_app() -> FastAPI:
     from reporting.api.agenda import router as agenda_router
+    from reporting.api.drilldown import router as drilldown_router
     from reporting.api.exports import router as exports_router
     from reporting.api.reports import router as reports_router
     from reporting.dashboard.page import router as dashboard_router
@@ -23,6 +24,7 @@ def create_app() -> FastAPI:
         description="KPIs, breakdowns, exports and the dashboard, from events.",
         routers=[
             reports_router,
+            drilldown_router,
             exports_router,
             agenda_router,
             dashboard_router,

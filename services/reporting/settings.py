@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chassis.settings import ServiceSettings
 
@@ -19,9 +20,17 @@ class ReportingSettings(ServiceSettings):
     session_max: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
     # Sign-in link requests a minute per client address and per name given (then 429).
     signin_per_min: int = Field(default=5, ge=1)
+    # The SLA working calendar, as routing's (read for the 督办 lists' overdue working time).
+    work_hours: str = "09:00-17:00"
+    holidays_file: Path | None = None
     intake_url: str | None = None
     routing_url: str | None = None
     notify_url: str | None = None
+
+    @field_validator("holidays_file", mode="before")
+    @classmethod
+    def unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
     def service_url(self, service: str) -> str:
         """Where the workbench calls `service`: LOUZHANG_<SERVICE>_URL, else this host's port."""

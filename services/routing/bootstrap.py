@@ -12,11 +12,11 @@ from chassis import topology
 from chassis.bus import BatchHandler, Handler
 from chassis.runtime import Runtime
 from kernel.events import Event, IssueFeedback, IssueSubmitted
+from kernel.sla.calendar import WorkingCalendar
 from routing.demo import work_demo_orders
 from routing.directory.service import DirectoryVersions, demo_directory
 from routing.enterprises.service import Enterprises, demo_items
 from routing.settings import RoutingSettings
-from routing.sla.calendar import WorkingCalendar
 from routing.sla.fallback import CalendarStatus
 from routing.tokens.service import TokenRegistry
 from routing.workorders.photos import Photos

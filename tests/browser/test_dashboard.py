@@ -201,15 +201,43 @@ def test_dashboard_shows_the_summary_grid_ranking_and_overdue_live_and_safely(
     assert page.text_content('[data-kpi="satisfaction_rate"] .value') == percent(summary["satisfaction_rate"])
     assert page.text_content("#updated").startswith("更新于")
 
-    # The overdue list shows the markup title as text: no element made of it, no alert.
+    # The overdue list shows the markup title as text: no element made of it, no alert. It names
+    # who is responsible now (the level the order climbed to) and how late, in working hours.
     row = page.locator(f'#overdue tr[data-issue="{ids["xss"]}"]')
     row.wait_for()
     assert row.locator("td.title").text_content() == XSS
+    assert row.locator("td.title a").get_attribute("href") == f"/issues/{ids['xss']}"
     assert row.locator("td").nth(1).text_content() == "一号楼"
     assert row.locator("td").nth(2).text_content() == "秒级时限测试事项"
+
+    def responsible_now() -> bool:
+        [listed] = [i for i in api.get("reporting", "/v1/reports/overdue").json()["items"] if i["id"] == ids["xss"]]
+        climbed = listed["responsible"] != listed["assignees"]  # past the safety officer it went to first
+        return climbed and row.locator("td.who").text_content() == "、".join(p["name"] for p in listed["responsible"])
+
+    eventually(responsible_now, timeout=40, what="the 督办 row names who is responsible now")
+    assert (row.locator("td.late").text_content() or "").endswith(" 小时")
     assert page.locator("img").count() == 0
     assert page.evaluate("document.querySelectorAll('#overdue img, [onerror]').length") == 0
     assert page.text_content("#overdue-count") == str(len(api.get("reporting", "/v1/reports/overdue").json()["items"]))
+
+    # A KPI opens the list of the issues it counts: the same issues as the drill-down API's.
+    drill_from_a_kpi(page, api, ids)
+
+    # Dates read yyyy-mm-dd whatever the browser's locale; typed otherwise, they are rewritten so.
+    assert page.get_attribute("#f-from", "type") == "text"
+    assert page.get_attribute("#f-from", "placeholder") == "yyyy-mm-dd"
+    page.fill("#f-from", "2026/1/5")
+    page.press("#f-from", "Tab")
+    assert page.input_value("#f-from") == "2026-01-05"
+    page.fill("#f-from", "2026-02-30")
+    page.press("#f-from", "Tab")
+    eventually(lambda: "日期格式" in (page.text_content("#message") or ""), what="an impossible date said so")
+    page.click("#f-reset")
+    eventually(lambda: tiles_match_summary(page, api), what="tiles after the reset")
+
+    # Export what is on screen: the breakdown by grid node, as the API writes it.
+    exported(page, api)
 
     # The grid tree: every node with its subtree's figures; a node collapses and expands.
     grid = api.get("reporting", "/v1/reports/grid").json()
@@ -329,16 +357,109 @@ def test_dashboard_says_clearly_when_a_token_is_refused_and_keeps_staff_to_their
     eventually(lambda: "无权查看报表" in (message.text_content() or ""), what="the 403 message")
     assert page.is_visible("#signin")
 
-    # A staff token sees its own scope (S02 heads 测试园区), and is told when a filter leaves it.
+    # A staff token sees its own part (S02 heads 测试园区): the tree starts there, not at the district.
     staff = api.as_token(api.token_for("staff", "S02"))
     page.fill("#token", staff.token)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#board:not([hidden])")
     eventually(lambda: tiles_match_summary(page, staff), timeout=40, what="the staff member's figures")
     assert tiles(page) == shown(api.get("reporting", "/v1/reports/summary", params={"grid_node": "park"}).json())
-    page.select_option("#f-grid", "cbd")
-    eventually(lambda: "无权查看" in (message.text_content() or ""), what="the filter outside the scope")
+    assert page.locator("#tree > li").get_attribute("data-node") == "park"
+    assert page.locator('#tree li[data-node="cbd"], #tree li[data-node="town"]').count() == 0
+    assert page.locator("#f-grid option").evaluate_all("os => os.map(o => o.value)") == ["", "park"]
     assert page.is_visible("#board")
+    context.close()
+
+
+def drill_from_a_kpi(page: Any, api: Api, ids: dict[str, str]) -> None:
+    """The 超期未办结 tile lists the 督办 issues, each naming who is responsible now; a grid node's
+    figure lists that node's issues; the list closes."""
+    page.click('[data-kpi="overdue_open"]')
+    page.wait_for_selector("#drill:not([hidden])")
+    expected = api.get("reporting", "/v1/reports/issues", params={"measure": "overdue_open"}).json()["items"]
+    listed = lambda: page.locator("#drill-table tbody tr[data-issue]").evaluate_all(  # noqa: E731
+        "rows => rows.map(r => r.dataset.issue)"
+    )
+    eventually(lambda: set(listed()) == {i["id"] for i in expected}, what="the tile's list = the drill-down")
+    assert (page.text_content("#drill-title") or "").startswith("超期未办结")
+    row = page.locator(f'#drill-table tr[data-issue="{ids["xss"]}"]')
+    assert row.locator("td.title a").text_content() == XSS
+    assert row.locator("td.status").text_content() == "待签收"
+    assert (row.locator("td.who").text_content() or "") != "测试人员05"  # not the original assignee
+    page.click("#drill-close")
+    assert page.is_hidden("#drill")
+    cbd = api.get("reporting", "/v1/reports/issues", params={"grid_node": "cbd", "limit": 50}).json()
+    page.click('#tree li[data-node="cbd"] > .node-row .fig >> nth=0')
+    page.wait_for_selector("#drill:not([hidden])")
+    eventually(lambda: listed() == [i["id"] for i in cbd["items"]], what="the node's issues, newest first")
+    assert "商务区" in (page.text_content("#drill-title") or "")
+    assert page.is_visible("#drill-more") == (cbd["next_cursor"] is not None)
+    page.click("#drill-close")
+
+
+def exported(page: Any, api: Api) -> None:
+    import csv
+    import io
+
+    import openpyxl
+
+    names = [
+        r["name"] for r in api.get("reporting", "/v1/reports/breakdown", params={"by": "grid_node"}).json()["items"]
+    ]
+    with page.expect_download() as caught:
+        page.click("#export-xlsx")
+    download = caught.value
+    assert download.suggested_filename.endswith(".xlsx")
+    path = ARTIFACTS / "dashboard-export.xlsx"
+    download.save_as(str(path))
+    sheet = openpyxl.load_workbook(path).active
+    cells = [str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert all(name in cells for name in names), (names, cells[:40])
+    with page.expect_download() as caught:
+        page.click("#export-csv")
+    data = Path(caught.value.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") and caught.value.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(data[3:].decode("utf-8"))))
+    assert rows[0][:2] == ["编号", "名称"] and [r[1] for r in rows[1:]] == names
+
+
+def test_a_head_signed_in_goes_from_a_kpi_to_an_issues_page(browser: Any, request: pytest.FixtureRequest) -> None:
+    """Signed in on the workbench (the mailed link), S02 opens the dashboard: their own part, a KPI's
+    list, and from a row the issue's workbench page."""
+    import re
+
+    api = ready(browser, request)
+    mailbox = request.getfixturevalue("mailbox")
+    title = "看板下钻到工单"
+    issue_id = submit(api, "B1", "talent", title)
+    base = api.stack.url("reporting")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    page = context.new_page()
+    watch = Watch(page, base)
+    page.goto(f"{base}/signin?next=/dashboard")
+    before = len(mailbox.to("s02@example.org"))
+    page.fill("#who", "S02")
+    page.click("button[type=submit]")
+    mails = eventually(lambda: mailbox.to("s02@example.org")[before:], what="the sign-in mail")
+    link = re.search(r"(http://\S+/signin/\S+)", mails[-1].get_content())
+    assert link
+    page.goto(link.group(1))
+    page.wait_for_selector("#board:not([hidden])")
+    staff = api.as_token(api.token_for("staff", "S02"))
+    eventually(lambda: tiles_match_summary(page, staff), timeout=40, what="S02's figures")
+    assert page.locator("#tree > li").get_attribute("data-node") == "park"
+
+    page.click('[data-kpi="total"]')
+    row = page.locator(f'#drill-table tr[data-issue="{issue_id}"]')
+    row.wait_for()  # newest first: on the first page
+    assert row.locator("td.status").text_content() == "待签收"
+    assert row.locator("td.who").text_content() == "测试人员06"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-drill.png"), full_page=True)
+    row.locator("td.title a").click()
+    page.wait_for_url(f"{base}/issues/{issue_id}")
+    page.wait_for_selector(f"h1:has-text('{title}')")
+    assert page.locator("form.one-tap").count() == 1  # a head of its grid may act on it
+    watch.assert_clean()
     context.close()
 
 

@@ -304,4 +304,10 @@ def test_a_supervision_notice_names_who_is_late_and_by_how_long(api: Api, endpoi
     issue_id = str(api.post("intake", "/v1/issues", json=body).json()["id"])
     lines = wecom_text(endpoints, issue_id, "wecom-S02", "【工单逾期督办】")
     [notice] = [line for line in lines if line.startswith("督办：")]
-    assert notice.startswith("督办：责任人 测试人员05，逾期 ") and notice.endswith(" 个工作小时")
+    assert notice.startswith("督办：责任人 ") and notice.endswith(" 个工作小时")
+    # Who is responsible now: the level the order had climbed to by then (it climbs a level a
+    # second, from the safety officer S05 up to the town's head S01), not the original assignee.
+    named = notice.removeprefix("督办：责任人 ").split("，")[0]
+    order = api.get("routing", f"/v1/workorders/{issue_id}").json()
+    levels = ["、".join(f"测试人员{s[1:]}" for s in level) for level in order["chain"][: order["escalation_level"] + 1]]
+    assert named in levels and order["escalation_level"] >= 1

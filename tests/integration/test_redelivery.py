@@ -17,12 +17,12 @@ from chassis.auth import Tokens
 from chassis.store import Store
 from kernel.directory import Directory
 from kernel.events import Event, IssueSubmitted, StaffRef, Submitter, WorkOrderChanged, new_event
+from kernel.sla.calendar import WorkingCalendar
 from notify.deliveries.contacts import Contacts
 from notify.deliveries.service import Deliveries
 from notify.inbox.service import Inbox
 from notify.settings import NotifySettings
 from routing.directory.service import DirectoryVersions
-from routing.sla.calendar import WorkingCalendar
 from routing.workorders.photos import Photos
 from routing.workorders.service import WorkOrders
 from routing.workorders.timers import Timers

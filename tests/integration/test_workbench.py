@@ -102,6 +102,19 @@ def test_someone_outside_the_scope_gets_the_page_of_an_unknown_id(api: Api, mail
     assert "范围外的问题" not in hidden.text and issue_id not in hidden.text
 
 
+def test_someone_in_scope_who_may_not_act_reads_the_page_without_actions(api: Api, mailbox: Mailbox) -> None:
+    """S06 (B1's enterprise service officer) sees B1's safety issue (B1 is in their scope) but was
+    never notified on it and heads nothing: the page shows it read-only. Its officer S05 may act."""
+    issue_id = submit(api, "只读测试", service_code="quick-urgent")
+    reader = signed_in(api, mailbox, "S06")
+    page = reader.get(f"/issues/{issue_id}")
+    assert page.status_code == 200 and "只读测试" in page.text
+    assert "只读：" in page.text and f'action="/issues/{issue_id}/acknowledge"' not in page.text
+    actor = signed_in(api, mailbox, "S05")
+    page = actor.get(f"/issues/{issue_id}")
+    assert "只读：" not in page.text and f'action="/issues/{issue_id}/acknowledge"' in page.text
+
+
 def test_acknowledge_and_resolve_from_the_page_as_oneself(api: Api, mailbox: Mailbox) -> None:
     issue_id = submit(api, "工作台办理测试")
     path = f"/issues/{issue_id}"

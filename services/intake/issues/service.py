@@ -221,22 +221,32 @@ class Issues:
         *,
         extra: Doc | None = None,
         earlier: Sequence[Doc] = (),
+        created_at: datetime | None = None,
     ) -> tuple[Doc, Event]:
         """The issue's document and its `issue.submitted` event, ready for the caller to store in its
         own transaction (`insert`); nothing is written. 422 for an issue the directory or the
         enterprises refuse. `earlier`: issue documents prepared before this one in the same request,
-        also candidates for `possible_duplicate_of`."""
-        doc, event = await self._draft(who, body, index, version, extra)
+        also candidates for `possible_duplicate_of`. `created_at`: when it was raised, if not now
+        (the demo's issues, raised on visits of the past four weeks)."""
+        doc, event = await self._draft(who, body, index, version, extra, created_at)
         await self._link_duplicates([(doc, event)], earlier)
         return doc, event
 
     async def _draft(
-        self, who: Principal, body: IssueCreate, index: DirectoryIndex, version: int, extra: Doc | None
+        self,
+        who: Principal,
+        body: IssueCreate,
+        index: DirectoryIndex,
+        version: int,
+        extra: Doc | None,
+        created_at: datetime | None = None,
     ) -> tuple[Doc, Event]:
         """The issue's document and event, checked against the directory, duplicates not yet looked for."""
         check_against_directory(body, index, enterprise_building=await self.enterprises.building_of(body.enterprise_id))
         issue_id = str(ObjectId())
-        created = _now_ms()
+        created = (
+            _now_ms() if created_at is None else created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
+        )
         fields = body.model_dump(mode="json")
         submitted = IssueSubmitted(
             id=issue_id,

@@ -201,10 +201,13 @@ class Visits:
         for field in ("building_id", "enterprise_id", "participants", "recorded_by.subject"):
             await self.visits.create_index([(field, 1), *newest])
 
-    async def record(self, who: Principal, body: VisitCreate, index: DirectoryIndex, version: int) -> Doc:
+    async def record(
+        self, who: Principal, body: VisitCreate, index: DirectoryIndex, version: int, *, raised_then: bool = False
+    ) -> Doc:
         """Check the visit and every issue on it first, reporting every problem at once (422,
         nothing stored); then store the visit, its issues, their `issue.submitted` events and
-        the `visit.recorded` event in one transaction."""
+        the `visit.recorded` event in one transaction. `raised_then`: the issues were raised at
+        the visit, not now (the demo's past visits)."""
         now = utcnow()
         enterprise_building = await self.enterprises.building_of(body.enterprise_id)
         bodies, issue_problems = issue_bodies(body)
@@ -217,7 +220,13 @@ class Visits:
         events: list[Event] = []
         for issue in bodies:
             doc, event = await self.issues.prepare(
-                who, issue, index, version, extra={"visit_id": str(visit_id)}, earlier=issue_docs
+                who,
+                issue,
+                index,
+                version,
+                extra={"visit_id": str(visit_id)},
+                earlier=issue_docs,
+                created_at=body.visited_at if raised_then else None,
             )
             issue_docs.append(doc)
             events.append(event)

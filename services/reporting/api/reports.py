@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from kernel.times import utcnow
 from reporting.api.filters import Reader, ReportScope, Runtime
+from reporting.reports.drilldown import item
 from reporting.reports.grid import breakdown, grid_tree
 from reporting.reports.ranking import ranking
 from reporting.reports.scope import issue_row
@@ -60,9 +62,15 @@ async def get_ranking(
     "/overdue", summary="督办: open issues past their resolve deadline within the filter, longest overdue first"
 )
 async def get_overdue(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
-    return {"items": [issue_row(d, scope) for d in await reporting.reports.overdue(scope.filter)]}
+    # Who is responsible now, and how late on the SLA calendar, as the drill-down's rows say it.
+    now, docs = utcnow(), await reporting.reports.overdue(scope.filter)
+    return {"items": [{**issue_row(d, scope), **item(d, scope.index, reporting.calendar, now)} for d in docs]}
 
 
-@router.get("/grid", summary="The grid tree under the filter's node (the root when none), each node with its figures")
+@router.get(
+    "/grid",
+    summary="The grid tree under the filter's node (else the caller's own part: the district's root for an "
+    "admin), each node with its figures; nodes holding none of the filter's buildings left out",
+)
 async def get_grid(scope: ReportScope, reporting: Runtime) -> dict[str, Any]:
     return await grid_tree(reporting.reports, scope)

@@ -70,6 +70,22 @@
       due: "办结时限",
       assignees: "责任人",
       noOverdue: "暂无超期未办结的问题",
+      responsible: "责任人（当前）",
+      late: "逾期（工作小时）",
+      hours: "{n} 小时",
+      status: "状态",
+      close: "关闭",
+      more: "加载更多",
+      noIssues: "没有符合条件的问题",
+      drillTitle: "{what} · {where}（{n} 条）",
+      district: "全部",
+      exportXlsx: "导出 Excel",
+      exportCsv: "导出 CSV",
+      openList: "查看问题清单",
+      errDate: "日期格式应为 年-月-日，例如 2026-01-31。",
+      closed: "已关闭",
+      feedback: "已回访",
+      statuses: "received:已受理,assigned:待签收,acknowledged:已签收,in_progress:办理中,resolved:已办结,closed:已关闭,rejected:已退单",
       updated: "更新于 {time}",
       paused: "已暂停（页面不可见）",
       listSep: "、",
@@ -141,6 +157,22 @@
       due: "Due",
       assignees: "Assignees",
       noOverdue: "No overdue open issues",
+      responsible: "Responsible now",
+      late: "Overdue (working hours)",
+      hours: "{n} h",
+      status: "Status",
+      close: "Close",
+      more: "Load more",
+      noIssues: "No issues match",
+      drillTitle: "{what} · {where} ({n})",
+      district: "All",
+      exportXlsx: "Export Excel",
+      exportCsv: "Export CSV",
+      openList: "List the issues",
+      errDate: "Dates are year-month-day, e.g. 2026-01-31.",
+      closed: "Closed",
+      feedback: "Feedback given",
+      statuses: "received:Received,assigned:To acknowledge,acknowledged:Acknowledged,in_progress:In progress,resolved:Resolved,closed:Closed,rejected:Rejected",
       updated: "Updated {time}",
       paused: "Paused (page hidden)",
       listSep: ", ",
@@ -158,14 +190,30 @@
   };
 
   const RATES = [
-    { field: "response_rate", label: "responseRate", sub: (s) => `${count(s.acknowledged)} / ${count(s.total)}` },
+    {
+      field: "response_rate",
+      label: "responseRate",
+      measure: "acknowledged",
+      sub: (s) => `${count(s.acknowledged)} / ${count(s.total)}`,
+    },
     {
       field: "on_time_response_rate",
       label: "onTimeRate",
+      measure: "acknowledged_on_time",
       sub: (s) => `${count(s.acknowledged_on_time)} / ${count(s.total)}`,
     },
-    { field: "resolution_rate", label: "resolutionRate", sub: (s) => `${count(s.resolved)} / ${count(s.total)}` },
-    { field: "satisfaction_rate", label: "satisfactionRate", sub: (s) => t("ratings", { n: count(s.feedback) }) },
+    {
+      field: "resolution_rate",
+      label: "resolutionRate",
+      measure: "resolved",
+      sub: (s) => `${count(s.resolved)} / ${count(s.total)}`,
+    },
+    {
+      field: "satisfaction_rate",
+      label: "satisfactionRate",
+      measure: "feedback",
+      sub: (s) => t("ratings", { n: count(s.feedback) }),
+    },
     {
       field: "visit_coverage_rate",
       label: "visitCoverage",
@@ -173,15 +221,27 @@
     },
   ];
   const COUNTS = [
-    { field: "total", label: "total" },
-    { field: "acknowledged", label: "acknowledged" },
-    { field: "resolved", label: "resolved" },
-    { field: "overdue_open", label: "overdueOpen", alert: true },
+    { field: "total", label: "total", measure: "total" },
+    { field: "acknowledged", label: "acknowledged", measure: "acknowledged" },
+    { field: "resolved", label: "resolved", measure: "resolved" },
+    { field: "overdue_open", label: "overdueOpen", alert: true, measure: "overdue_open" },
     { field: "visits", label: "visits" },
     { field: "enterprises", label: "enterprises" },
   ];
 
+  // The label of each measure a list is drawn for (the figure's name on the page).
+  const MEASURE_LABELS = {
+    total: "total",
+    acknowledged: "acknowledged",
+    acknowledged_on_time: "onTimeRate",
+    resolved: "resolved",
+    overdue_open: "overdueOpen",
+    feedback: "feedback",
+  };
+  const DRILL_PAGE = 50;
+
   const state = {
+    drill: null, // {measure, node, figure, params, items, cursor}: the list of issues behind a figure
     lang: "zh",
     token: null,
     interval: "day",
@@ -206,10 +266,6 @@
     return text;
   }
 
-  function locale() {
-    return state.lang === "en" ? "en-CA" : "zh-CN";
-  }
-
   const NUMBER = new Intl.NumberFormat("en-US");
 
   function count(n) {
@@ -229,7 +285,7 @@
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
-      hour12: false,
+      hourCycle: "h23",
     };
     if (withSeconds) {
       delete options.year;
@@ -237,7 +293,13 @@
       delete options.day;
       options.second = "2-digit";
     }
-    return new Intl.DateTimeFormat(locale(), options).format(new Date(iso));
+    // yyyy-mm-dd hh:mm in Shanghai, whatever the locale (zh-CN would write 2026/12/07).
+    const parts = {};
+    for (const part of new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(iso))) {
+      parts[part.type] = part.value;
+    }
+    const time = `${parts.hour}:${parts.minute}${withSeconds ? `:${parts.second}` : ""}`;
+    return withSeconds ? time : `${parts.year}-${parts.month}-${parts.day} ${time}`;
   }
 
   // An element with its text (never HTML), attributes and children.
@@ -375,10 +437,26 @@
     return response.json();
   }
 
+  // A date as typed (2026-1-5, 2026/01/05, 2026年1月5日, 20260105) as yyyy-mm-dd; "" when empty,
+  // null when it is no date. The inputs are text: <input type=date> shows the browser locale's order.
+  function parseDate(text) {
+    const value = (text || "").trim();
+    if (!value) return "";
+    const m = value.match(/^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$/) || value.match(/^(\d{4})(\d{2})(\d{2})$/);
+    if (!m) return null;
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const date = new Date(Date.UTC(y, mo - 1, d));
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+    return date.toISOString().slice(0, 10);
+  }
+
+  // The filter as the reports take it; {error} when a date is no date or the window is empty.
   function filterParams() {
-    const from = $("f-from").value;
-    const to = $("f-to").value ? shift($("f-to").value, 1) : "";
-    if (from && to && from >= to) return null;
+    const from = parseDate($("f-from").value);
+    const toDay = parseDate($("f-to").value);
+    if (from === null || toDay === null) return { error: t("errDate") };
+    const to = toDay ? shift(toDay, 1) : "";
+    if (from && to && from >= to) return { error: t("errDates") };
     return { from, to, grid_node: $("f-grid").value, service_code: $("f-service").value };
   }
 
@@ -388,8 +466,8 @@
     const controller = new AbortController();
     state.controller = controller;
     const params = filterParams();
-    if (params === null) {
-      showMessage(t("errDates"));
+    if (params.error) {
+      showMessage(params.error);
       return;
     }
     const signal = controller.signal;
@@ -482,6 +560,7 @@
     renderTree(data.grid);
     renderRanking(data.ranking);
     renderOverdue(data.overdue);
+    renderDrill();
     renderCalendar(data.calendarFallback);
     renderOptions($("f-grid"), state.gridOptions || []);
     renderOptions($("f-service"), state.services || []);
@@ -499,7 +578,9 @@
   function tile(container, spec, kind) {
     let node = container.querySelector(`[data-kpi="${spec.field}"]`);
     if (!node) {
-      node = el("div", { className: `tile ${kind}`, "data-kpi": spec.field }, [
+      const props = { className: `tile ${kind}`, "data-kpi": spec.field };
+      if (spec.measure) Object.assign(props, drillProps(spec.measure), { className: `tile ${kind} drill` });
+      node = el("div", props, [
         el("div", { className: "label" }),
         el("div", { className: "value" }),
         kind === "rate" ? el("div", { className: "sub" }) : null,
@@ -507,6 +588,11 @@
       container.appendChild(node);
     }
     return node;
+  }
+
+  // What makes an element open the list of the issues behind it (a click, or Enter / Space).
+  function drillProps(measure) {
+    return { "data-measure": measure, role: "button", tabindex: "0", title: t("openList") };
   }
 
   function renderTiles(summary) {
@@ -697,16 +783,18 @@
           text: open ? "▾" : "▸",
         })
       : el("span", { className: "toggle leaf", "aria-hidden": "true" });
+    // Each figure opens the issues it counts within the node; the name opens all of them.
+    const fig = (label, text, measure, cls) =>
+      el("span", { className: `${cls || "fig"} drill`, "data-label": t(label), text, ...drillProps(measure) });
     const row = el("div", { className: "node-row" }, [
-      el("span", { className: "node-name" }, [toggle, el("span", { className: "name", text: node.name })]),
-      el("span", { className: "fig", "data-label": t("total"), text: count(f.total) }),
-      el("span", { className: "fig", "data-label": t("responseShort"), text: rate(f.response_rate) }),
-      el("span", { className: "fig", "data-label": t("resolutionShort"), text: rate(f.resolution_rate) }),
-      el("span", {
-        className: f.overdue_open > 0 ? "fig alert" : "fig",
-        "data-label": t("overdueOpen"),
-        text: count(f.overdue_open),
-      }),
+      el("span", { className: "node-name" }, [
+        toggle,
+        el("span", { className: "name drill", text: node.name, ...drillProps("total") }),
+      ]),
+      fig("total", count(f.total), "total"),
+      fig("responseShort", rate(f.response_rate), "acknowledged"),
+      fig("resolutionShort", rate(f.resolution_rate), "resolved"),
+      fig("overdueOpen", count(f.overdue_open), "overdue_open", f.overdue_open > 0 ? "fig alert" : "fig"),
     ]);
     const item = el("li", { role: "treeitem", "data-node": node.id, "aria-expanded": hasChildren ? String(open) : null }, [
       row,
@@ -770,7 +858,7 @@
     const rows = ranking.items.map((row) =>
       el(
         "tr",
-        { "data-node": row.key },
+        { "data-node": row.key, className: "drill", ...drillProps("total") },
         cells([
           [t("rank"), String(row.rank), "num rank"],
           [t("node"), row.name, "name"],
@@ -786,23 +874,180 @@
     $("ranking").tBodies[0].replaceChildren(...rows);
   }
 
+  function names(people) {
+    return (people || []).map((a) => a.name || a.id).join(t("listSep")) || "—";
+  }
+
+  function hours(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    return t("hours", { n: (seconds / 3600).toFixed(1) });
+  }
+
+  // The issue's title as a link to its workbench page (read-only for those who may not act).
+  function titleCell(issue) {
+    const link = el("a", { href: `/issues/${encodeURIComponent(issue.id)}`, text: issue.title || issue.id });
+    return el("td", { "data-label": t("issueTitle"), className: "title" }, [link]);
+  }
+
+  function statusText(status) {
+    const pairs = t("statuses").split(",").map((p) => p.split(":"));
+    const found = pairs.find(([key]) => key === status);
+    return found ? found[1] : status || "—";
+  }
+
   function renderOverdue(items) {
-    $("overdue-count").textContent = count(items.length);
+    const badge = $("overdue-count");
+    badge.textContent = count(items.length);
+    badge.title = t("openList");
     const rows = items.map((issue) =>
-      el(
-        "tr",
-        { "data-issue": issue.id },
-        cells([
-          [t("issueTitle"), issue.title, "title"],
+      el("tr", { "data-issue": issue.id }, [
+        titleCell(issue),
+        ...cells([
           [t("building"), issue.building],
           [t("service"), issue.service],
           [t("due"), when(issue.resolve_due), "num alert"],
-          [t("assignees"), (issue.assignees || []).map((a) => a.name || a.id).join(t("listSep")) || "—"],
+          [t("responsible"), names(issue.responsible || issue.assignees), "who"],
+          [t("late"), hours(issue.overdue_working_seconds), "num alert late"],
         ]),
-      ),
+      ]),
     );
-    if (!rows.length) rows.push(el("tr", {}, [el("td", { colspan: 5, className: "empty", text: t("noOverdue") })]));
+    if (!rows.length) rows.push(el("tr", {}, [el("td", { colspan: 6, className: "empty", text: t("noOverdue") })]));
     $("overdue").tBodies[0].replaceChildren(...rows);
+  }
+
+  // ---- the issues behind a figure ------------------------------------------------
+
+  function nodeName(id) {
+    const find = (n) => (n.id === id ? n : (n.children || []).map(find).find(Boolean));
+    const found = (state.data && find(state.data.grid)) || (state.gridOptions || []).find((o) => o.id === id);
+    return found ? found.name : id;
+  }
+
+  // `node`: a grid node of the tree or the ranking; none for the filter as it stands. The tree's
+  // root is the filter as it stands too (a head's own part: naming it may reach outside their scope).
+  function openDrill(measure, node, figure) {
+    const params = filterParams();
+    if (params.error) return showMessage(params.error);
+    const root = state.data && state.data.grid ? state.data.grid.id : null;
+    if (node && node !== root) params.grid_node = node;
+    state.drill = { measure, node: node || null, figure, params, items: [], cursor: null };
+    $("drill").hidden = false;
+    renderDrill();
+    loadDrill().then(() => $("drill").scrollIntoView({ block: "start" }));
+  }
+
+  async function loadDrill() {
+    const drill = state.drill;
+    if (!drill) return;
+    try {
+      const page = await api("/v1/reports/issues", {
+        ...drill.params,
+        measure: drill.measure,
+        limit: String(DRILL_PAGE),
+        cursor: drill.cursor,
+      });
+      if (drill !== state.drill) return;
+      drill.items = drill.items.concat(page.items);
+      drill.cursor = page.next_cursor;
+      drill.loaded = true;
+      renderDrill();
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  function closeDrill() {
+    state.drill = null;
+    $("drill").hidden = true;
+  }
+
+  function renderDrill() {
+    const drill = state.drill;
+    if (!drill) return;
+    const grid = state.data ? state.data.grid : null;
+    const where = drill.params.grid_node ? nodeName(drill.params.grid_node) : grid ? grid.name : t("district");
+    const n = drill.figure !== undefined && drill.figure !== null ? count(drill.figure) : count(drill.items.length);
+    $("drill-title").textContent = t("drillTitle", { what: t(MEASURE_LABELS[drill.measure] || drill.measure), where, n });
+    $("drill").dataset.measure = drill.measure;
+    const rows = drill.items.map((issue) =>
+      el("tr", { "data-issue": issue.id }, [
+        titleCell(issue),
+        ...cells([
+          [t("status"), statusText(issue.status), "status"],
+          [t("building"), issue.building || issue.building_id],
+          [t("due"), when(issue.resolve_due), issue.overdue ? "num alert" : "num"],
+          [t("responsible"), names(issue.responsible), "who"],
+          [t("late"), "overdue_working_seconds" in issue ? hours(issue.overdue_working_seconds) : "", "num alert late"],
+        ]),
+      ]),
+    );
+    if (!rows.length && drill.loaded) {
+      rows.push(el("tr", {}, [el("td", { colspan: 6, className: "empty", text: t("noIssues") })]));
+    }
+    $("drill-table").tBodies[0].replaceChildren(...rows);
+    $("drill-more").hidden = !drill.cursor;
+  }
+
+  // A click (or Enter / Space) on anything that lists issues.
+  function onDrill(event) {
+    if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
+    if (event.target.closest("a, button.toggle")) return;
+    const target = event.target.closest("[data-measure]");
+    if (!target) return;
+    event.preventDefault();
+    const holder = target.closest("[data-node]");
+    const node = holder ? holder.dataset.node : null;
+    openDrill(target.dataset.measure, node, figureOf(target.dataset.measure, node));
+  }
+
+  // The figure a list is drawn for, as the page shows it (for the list's title).
+  function figureOf(measure, node) {
+    const data = state.data;
+    if (!data) return null;
+    if (!node) return data.summary[measure];
+    const find = (n) => (n.id === node ? n : (n.children || []).map(find).find(Boolean));
+    const found = find(data.grid);
+    if (found) return found.figures[measure];
+    const ranked = data.ranking.items.find((r) => r.key === node);
+    return ranked ? ranked[measure] : null;
+  }
+
+  // ---- exports: the breakdown by grid node of what is on screen, as the API writes it --------
+
+  async function download(kind) {
+    const params = filterParams();
+    if (params.error) return showMessage(params.error);
+    const url = new URL(`/v1/reports/export.${kind}`, location.origin);
+    for (const [name, value] of Object.entries({ ...params, by: "grid_node" })) if (value) url.searchParams.set(name, value);
+    try {
+      const response = await fetch(url, {
+        headers: state.token === SESSION ? {} : { Authorization: `Bearer ${state.token}` },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (!response.ok) {
+        let detail = response.statusText;
+        try {
+          detail = describe((await response.json()).detail);
+        } catch (_) {
+          // not JSON
+        }
+        throw new ApiError(response.status, detail);
+      }
+      const blob = await response.blob();
+      const disposition = response.headers.get("content-disposition") || "";
+      const named = disposition.match(/filename\*=UTF-8''([^;]+)/i);
+      const link = el("a", {
+        href: URL.createObjectURL(blob),
+        download: named ? decodeURIComponent(named[1]) : `louzhang.${kind}`,
+      });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   // ---- wiring -------------------------------------------------------------------
@@ -830,11 +1075,33 @@
       signIn($("token").value);
     });
     $("signout").addEventListener("click", () => signOut(t("signedOut")));
-    for (const id of ["f-from", "f-to", "f-grid", "f-service"]) $(id).addEventListener("change", tick);
+    for (const id of ["f-from", "f-to"]) {
+      $(id).addEventListener("change", () => {
+        const date = parseDate($(id).value);
+        if (date) $(id).value = date; // as the page writes dates: yyyy-mm-dd
+        $(id).setAttribute("aria-invalid", String(date === null));
+      });
+    }
+    for (const id of ["f-from", "f-to", "f-grid", "f-service"]) {
+      $(id).addEventListener("change", () => {
+        closeDrill();
+        tick();
+      });
+    }
     $("f-reset").addEventListener("click", () => {
       for (const id of ["f-from", "f-to", "f-grid", "f-service"]) $(id).value = "";
+      closeDrill();
       tick();
     });
+    for (const id of ["rates", "counts", "tree", "ranking", "overdue-title"]) {
+      $(id).addEventListener("click", onDrill);
+      $(id).addEventListener("keydown", onDrill);
+    }
+    $("drill-close").addEventListener("click", closeDrill);
+    $("drill-more").addEventListener("click", loadDrill);
+    for (const button of document.querySelectorAll("[data-export]")) {
+      button.addEventListener("click", () => download(button.dataset.export));
+    }
     $("interval").addEventListener("click", (event) => {
       const button = event.target.closest("button[data-interval]");
       if (!button || button.dataset.interval === state.interval) return;

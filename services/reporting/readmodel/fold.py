@@ -68,6 +68,7 @@ def fold_work_order(doc: Doc, name: str, change: WorkOrderChanged) -> Doc:
             service_code=change.service_code,
             grid_node=change.grid_node,
             assignees=[a.id for a in change.assignees],
+            responsible=[a.id for a in change.responsible or change.assignees],
             resolve_due=change.resolve_due,
             overdue=change.overdue,
         )

@@ -60,6 +60,16 @@ class ReadModel:
 
     async def ensure_indexes(self) -> None:
         await self.issues.create_index([("submitted_at", ASCENDING)])
+        # The drill-down's pages, newest first (ties by id), and the 督办 list's, longest overdue first.
+        await self.issues.create_index([("submitted_at", ASCENDING), ("_id", ASCENDING)])
+        await self.issues.create_index(
+            [("resolve_due", ASCENDING), ("_id", ASCENDING)], partialFilterExpression={"overdue": True}
+        )
+        # The drill-down's pages, newest first (ties by id).
+        await self.issues.create_index([("submitted_at", ASCENDING), ("_id", ASCENDING)])
+        await self.issues.create_index(
+            [("resolve_due", ASCENDING), ("_id", ASCENDING)], partialFilterExpression={"overdue": True}
+        )
         await self.issues.create_index([("building_id", ASCENDING), ("submitted_at", ASCENDING)])
         await self.issues.create_index(
             [("calendar_fallback", ASCENDING)], partialFilterExpression={"calendar_fallback": {"$exists": True}}

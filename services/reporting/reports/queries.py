@@ -39,6 +39,19 @@ def _spans(spans: list[Span]) -> list[Doc]:
     return [{"period": {"$gte": a, "$lt": b}} for a, b in spans]
 
 
+def issue_query(f: Filter, spans: list[tuple[datetime | None, datetime]]) -> Doc:
+    """The issues the summary counts: submitted within `spans`, not rejected, in the filter's buildings and service."""
+    query: Doc = {
+        "$or": [{"submitted_at": {"$gte": a, "$lt": b} if a else {"$lt": b}} for a, b in spans],
+        "status": {"$ne": "rejected"},
+    }
+    if f.buildings is not None:
+        query["building_id"] = {"$in": sorted(f.buildings)}
+    if f.service_code is not None:
+        query["service_code"] = f.service_code
+    return query
+
+
 class Reports:
     def __init__(self, model: ReadModel) -> None:
         self.model = model
@@ -76,17 +89,6 @@ class Reports:
         totals, acks, resolves = await asyncio.gather(run(sums), run(bins("h_ack")), run(bins("h_res")))
         return _rows(field, totals, acks, resolves)
 
-    def _issue_query(self, f: Filter, spans: list[tuple[datetime | None, datetime]]) -> Doc:
-        query: Doc = {
-            "$or": [{"submitted_at": {"$gte": a, "$lt": b} if a else {"$lt": b}} for a, b in spans],
-            "status": {"$ne": "rejected"},
-        }
-        if f.buildings is not None:
-            query["building_id"] = {"$in": sorted(f.buildings)}
-        if f.service_code is not None:
-            query["service_code"] = f.service_code
-        return query
-
     async def _raw(self, f: Filter, spans: list[Span], field: str | None) -> list[Doc]:
         """The partial days' issues, their contributions summed inside MongoDB per value of `field`
         (`counters.contribution_expressions`): rows shaped as `_cells` gives them. One read of the
@@ -106,7 +108,7 @@ class Reports:
             ]
 
         pipeline = [
-            {"$match": self._issue_query(f, list(spans))},
+            {"$match": issue_query(f, list(spans))},
             {"$project": {"_id": 0, "g": group, **C.contribution_expressions()}},
             {
                 "$facet": {
@@ -156,7 +158,7 @@ class Reports:
     ) -> dict[str, tuple[list[float], list[float]]] | None:
         """Acknowledge and resolve durations per group, when the population (`total`, if the
         counters already tell it) is small enough for exact medians; None otherwise."""
-        query = self._issue_query(f, [(f.start, f.end)])
+        query = issue_query(f, [(f.start, f.end)])
         if total is None:
             total = await self.model.issues.count_documents(query, limit=EXACT_MEDIANS_UP_TO + 1)
         if total > EXACT_MEDIANS_UP_TO:
@@ -253,7 +255,7 @@ class Reports:
         groups: dict[str, C.Counters] = defaultdict(dict)
         durations: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         projection = dict.fromkeys((*C.FIELDS, "assignees"), 1)
-        async for doc in self.model.issues.find(self._issue_query(f, [(f.start, f.end)]), projection):
+        async for doc in self.model.issues.find(issue_query(f, [(f.start, f.end)]), projection):
             part = C.contribution(doc)
             if part is None:
                 continue
@@ -267,13 +269,17 @@ class Reports:
             rows.append({"key": staff_id, "name": names.get(staff_id, staff_id), **figures})
         return rows
 
+    async def issues(self, query: Doc, sort: list[tuple[str, int]], limit: int) -> list[Doc]:
+        """Read-model issues matching `query`, in `sort` order, at most `limit`."""
+        return await self.model.issues.find(query).sort(sort).limit(limit).to_list()
+
     async def overdue(self, f: Filter, limit: int = 500) -> list[Doc]:
         """Open issues past their resolve deadline (督办), the longest overdue first."""
-        query = {**self._issue_query(f, [(f.start, f.end)]), "$expr": C.OVERDUE_OPEN.expression()}
+        query = {**issue_query(f, [(f.start, f.end)]), "$expr": C.OVERDUE_OPEN.expression()}
         return await self.model.issues.find(query).sort("resolve_due", 1).limit(limit).to_list()
 
     async def open_issues(self, f: Filter, limit: int = 500) -> list[Doc]:
-        query = {**self._issue_query(f, [(f.start, f.end)]), "status": {"$nin": OPEN_NOT}}
+        query = {**issue_query(f, [(f.start, f.end)]), "status": {"$nin": OPEN_NOT}}
         return await self.model.issues.find(query).sort("submitted_at", 1).limit(limit).to_list()
 
     async def calendar_fallback(self) -> list[int]:

@@ -393,10 +393,12 @@ async def issue_view(reporting: Reporting, session: Session, issue_id: str, lang
     if order.status_code != 200:
         return None
     issue = await reporting.upstream.call(me, "GET", "intake", f"/v1/issues/{quote(issue_id, safe='')}")
+    acting = views.may_act(order.json(), reporting.directory.index, me)
     return {
         "order": describe(reporting, order.json(), lang),
         "issue": issue.json() if issue.status_code == 200 else None,
-        "actions": views.actions(order.json()["status"]),
+        "actions": views.actions(order.json()["status"]) if acting else [],
+        "read_only": not acting,
         "names": {s: name_of(reporting, s) for s in {e["actor"] for e in order.json()["timeline"]}},
         "choices": choices(reporting, me),
     }

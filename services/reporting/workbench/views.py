@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kernel.directory import DirectoryIndex
 from kernel.times import SHANGHAI
 
 STATUS = {
@@ -122,6 +123,19 @@ def left(seconds: int | None, working: bool, lang: str = "zh") -> tuple[str, boo
     return (
         (t("已超时 {parts}", lang, parts=parts), True) if seconds < 0 else (t("剩余 {parts}", lang, parts=parts), False)
     )
+
+
+def may_act(order: dict[str, Any], index: DirectoryIndex | None, staff_id: str) -> bool:
+    """As routing decides: whoever was notified on the order, or a head of its building or of a
+    grid node above it. Anyone else in scope (a team member of the building, say) only reads."""
+    if staff_id in order.get("notified", []):
+        return True
+    building = index.buildings.get(order["building_id"]) if index else None
+    if building is None or index is None:
+        return False
+    node = index.nodes.get(building.grid_node)
+    nodes = [node, *index.ancestors[node.id]] if node is not None else []
+    return staff_id in building.heads or any(staff_id in n.heads for n in nodes)
 
 
 def actions(status: str) -> list[tuple[str, str]]:
@@ -257,6 +271,7 @@ EN: dict[str, str] = {
     "已改派。": "Transferred.",
     "已退单。": "Rejected.",
     "已签收。": "Acknowledged.",
+    "只读：您可以查看这个问题，但不是它的办理人。": "Read only: you may see this issue, but you are not handling it.",
     "满意": "Satisfied",
     "基本满意": "Mostly satisfied",
     "不满意": "Dissatisfied",

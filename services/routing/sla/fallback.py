@@ -1,7 +1,7 @@
 """Where routing shows the working calendar's fallback: the `calendar` check on /readyz and /metrics.
 
 The rules (which years a deadline fell back on, how the check reads) are pure, in
-`routing.sla.calendar`; this is the I/O around them. The check is derived from the open work
+`kernel.sla.calendar`; this is the I/O around them. The check is derived from the open work
 orders (their `calendar_fallback`), so every replica answers alike and a restart forgets nothing;
 it is cached for a few seconds since /readyz is polled, and refreshed at once when this process
 counts a new fallback. A year without data never makes routing unready: deadlines are still
@@ -17,8 +17,8 @@ from datetime import datetime
 from prometheus_client import Counter, Gauge
 
 from chassis.outage import is_outage
+from kernel.sla.calendar import WorkingCalendar, fallback_note
 from kernel.times import SHANGHAI
-from routing.sla.calendar import WorkingCalendar, fallback_note
 
 FALLBACK = Counter(
     "louzhang_calendar_fallback_total",

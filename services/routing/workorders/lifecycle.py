@@ -5,7 +5,7 @@ Each step takes a work order (or the submitted issue) and returns a `Step`: the 
 whom it notifies, the timers to arm and to clear. Nothing here reads a clock or a database; the
 service loads the order, calls one of these, and saves what it returns in one transaction.
 
-- `submitted`: dispatch (who is assigned: `dispatch.py`; the deadlines: `routing.sla.deadlines`).
+- `submitted`: dispatch (who is assigned: `dispatch.py`; the deadlines: `kernel.sla.deadlines`).
 - `act`: a staff action (acknowledge, progress, resolve, transfer, reject; `states.py`).
 - `timer_due`: an `acknowledge` (escalation), `resolve` (督办) or `autoclose` timer fired.
 - `feedback`: 回访 on a resolved order (the outcome: `kernel.feedback`).
@@ -21,9 +21,9 @@ from typing import Any, Literal
 from kernel import feedback as feedback_rule
 from kernel.directory import Building, DirectoryIndex, Service
 from kernel.events import IssueFeedback, IssueSubmitted, Reporter, StaffRef, Submitter, WorkOrderChanged
-from routing.sla import deadlines
-from routing.sla.calendar import WorkingCalendar
-from routing.sla.deadlines import Deadline, Terms
+from kernel.sla import deadlines
+from kernel.sla.calendar import WorkingCalendar
+from kernel.sla.deadlines import Deadline, Terms
 from routing.workorders import states
 from routing.workorders.dispatch import dispatch, escalate, level_name, supervisors
 from routing.workorders.order import Entry, WorkOrder
@@ -312,6 +312,7 @@ def changed(step: Step, index: DirectoryIndex | None, now: datetime) -> WorkOrde
         grid_node=order.grid_node,
         assignees=[StaffRef(id=s, name=names(s)) for s in order.assignees],
         escalation_level=order.level,
+        responsible=[StaffRef(id=s, name=names(s)) for s in order.responsible],
         acknowledge_due=order.acknowledge_due,
         acknowledge_overdue=order.acknowledge_overdue,
         resolve_due=order.resolve_due,

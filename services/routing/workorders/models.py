@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from kernel.directory import DirectoryIndex
 from kernel.events import StaffRef
-from routing.sla.calendar import WorkingCalendar
+from kernel.sla.calendar import WorkingCalendar
 from routing.workorders.dispatch import level_name
 from routing.workorders.states import Action, Status
 

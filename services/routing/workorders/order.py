@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from routing.sla.deadlines import Terms
+from kernel.sla.deadlines import Terms
 from routing.workorders.states import Status
 
 Doc = dict[str, Any]
@@ -54,7 +54,7 @@ class WorkOrder:
     notified: tuple[str, ...]
     sla: Terms
     urgent: bool
-    # Deadlines (routing.sla.deadlines)
+    # Deadlines (kernel.sla.deadlines)
     level_since: datetime
     acknowledge_due: datetime
     acknowledge_overdue: bool
@@ -69,6 +69,14 @@ class WorkOrder:
     reject_reason: str | None = None  # with duplicate_of, stored on every rejected order
     duplicate_of: str | None = None
     photos: tuple[Mapping[str, Any], ...] = ()  # added by POST .../photos, outside the lifecycle
+
+    @property
+    def responsible(self) -> tuple[str, ...]:
+        """Who is responsible now: the members of the chain's current level (the order has climbed
+        to them), else the assignees."""
+        if 0 <= self.level < len(self.chain) and self.chain[self.level]:
+            return self.chain[self.level]
+        return self.assignees
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> WorkOrder:

@@ -19,10 +19,10 @@ from chassis.outage import Unavailable
 from chassis.store import Store
 from kernel.directory import DirectoryIndex
 from kernel.events import Event, IssueFeedback, IssueSubmitted, new_event
+from kernel.sla.calendar import WorkingCalendar
 from kernel.times import utcnow
 from routing.directory.service import DirectoryVersions
 from routing.sla import fallback
-from routing.sla.calendar import WorkingCalendar
 from routing.workorders import access, lifecycle, states
 from routing.workorders.access import Invalid
 from routing.workorders.lifecycle import Step

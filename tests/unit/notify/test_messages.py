@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernel.directory import DirectoryIndex
-from kernel.events import Reporter, WorkOrderChanged
+from kernel.events import Reporter, StaffRef, WorkOrderChanged
 from notify.messages import compose
 
 URL = "https://louzhang.example.org/"
@@ -80,6 +80,9 @@ def test_a_supervision_notice_says_who_is_late_and_by_how_long(
 ) -> None:
     change = work_order.model_copy(update={"overdue_hours": 3})
     assert "督办：责任人 员工6，逾期 3 个工作小时" in compose("issue.overdue", change, index, URL).body.splitlines()
+    # Climbed: the current level's people are named, not the original assignee.
+    climbed = change.model_copy(update={"responsible": [StaffRef(id="S1", name="员工1")], "escalation_level": 2})
+    assert "督办：责任人 员工1，逾期 3 个工作小时" in compose("issue.overdue", climbed, index, URL).body.splitlines()
 
 
 def test_a_long_message_stays_within_a_robot_text(index: DirectoryIndex, work_order: WorkOrderChanged) -> None:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from kernel.sla.calendar import WorkHours, WorkingCalendar, fallback_note, package_covers
 from kernel.times import SHANGHAI as SH
 from routing.bootstrap import Routing
 from routing.settings import RoutingSettings
 from routing.sla import fallback
-from routing.sla.calendar import WorkHours, WorkingCalendar, fallback_note, package_covers
 from routing.sla.fallback import CalendarStatus
 
 HOURS = WorkHours.parse("09:00-17:00")

@@ -11,7 +11,7 @@ import pytest
 from chassis.auth import Principal
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import IssueSubmitted, Submitter
-from routing.sla.calendar import WorkingCalendar
+from kernel.sla.calendar import WorkingCalendar
 from routing.workorders import lifecycle
 from routing.workorders.access import Forbidden, Invalid, check_actor, check_body, visible
 from routing.workorders.order import WorkOrder

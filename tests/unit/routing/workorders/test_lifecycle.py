@@ -15,7 +15,7 @@ import pytest
 
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import IssueFeedback, IssueSubmitted, Satisfaction
-from routing.sla.calendar import WorkingCalendar
+from kernel.sla.calendar import WorkingCalendar
 from routing.workorders import lifecycle, states
 from routing.workorders.lifecycle import Arm, Step
 from routing.workorders.order import Entry, WorkOrder

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from routing.sla.calendar import WorkingCalendar
+from kernel.sla.calendar import WorkingCalendar
 
 CalendarKind = Literal["natural", "working"]
 

@@ -1,4 +1,4 @@
-"""The deadline policy (`routing.sla.deadlines`): a new acknowledge clock per level, resolve counted
+"""The deadline policy (`kernel.sla.deadlines`): a new acknowledge clock per level, resolve counted
 from submission, a reopen keeps it; hours late on the SLA calendar."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from routing.sla import deadlines
-from routing.sla.calendar import WorkingCalendar
-from routing.sla.deadlines import Deadline, Terms
+from kernel.sla import deadlines
+from kernel.sla.calendar import WorkingCalendar
+from kernel.sla.deadlines import Deadline, Terms
 
 SH = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkingCalendar.from_config("09:00-17:00")

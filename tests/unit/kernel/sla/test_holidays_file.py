@@ -1,4 +1,4 @@
-"""LOUZHANG_HOLIDAYS_FILE: format and validation (routing.sla.calendar.load_holidays)."""
+"""LOUZHANG_HOLIDAYS_FILE: format and validation (kernel.sla.calendar.load_holidays)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from routing.sla.calendar import HolidayData, load_holidays
+from kernel.sla.calendar import HolidayData, load_holidays
 
 
 def write(tmp_path: Path, text: str, name: str = "holidays.yaml") -> Path:

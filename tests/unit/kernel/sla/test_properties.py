@@ -1,4 +1,4 @@
-"""Properties of working-time deadlines (routing.sla.calendar)."""
+"""Properties of working-time deadlines (kernel.sla.calendar)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from kernel.sla.calendar import WorkHours, WorkingCalendar
 from kernel.times import SHANGHAI as SH
-from routing.sla.calendar import WorkHours, WorkingCalendar
 
 ZONES = [SH, ZoneInfo("UTC"), ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")]
 # Shared across examples so the per-date cache is exercised too.

@@ -8,7 +8,7 @@ Working days
     (调休, make-up working days), weekdays are on except its `holidays`. Otherwise the
     `chinesecalendar` package decides (official data 2004-2026 in 1.11.0). For a year neither has,
     Monday to Friday are working days and one warning per year is logged (logger
-    `routing.sla.calendar`).
+    `kernel.sla.calendar`).
 
 Fallback years (`WorkingCalendar.reach`, `fallback_note`)
     A working-time deadline whose count runs through a year without official data (from the first

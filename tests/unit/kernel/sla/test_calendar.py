@@ -1,4 +1,4 @@
-"""Contract, Dispatch/escalation and SLA: the working calendar (see routing.sla.calendar)."""
+"""Contract, Dispatch/escalation and SLA: the working calendar (see kernel.sla.calendar)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
+from kernel.sla.calendar import WorkHours, WorkingCalendar, load_holidays
 from kernel.times import SHANGHAI as SH
-from routing.sla.calendar import WorkHours, WorkingCalendar, load_holidays
 
 HOURS = WorkHours.parse("09:00-17:00")
 
@@ -226,12 +226,12 @@ def test_deadline_dispatches_on_the_calendar(cal: WorkingCalendar) -> None:
 def test_2027_without_a_file_is_weekdays_with_one_warning(
     cal: WorkingCalendar, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="routing.sla.calendar")
+    caplog.set_level(logging.WARNING, logger="kernel.sla.calendar")
     got = days(cal, date(2027, 1, 1), date(2027, 3, 31))
     assert got == {d: d.weekday() < 5 for d in got}  # New Year's Day and Spring Festival count as working
     assert add_local(cal, sh(2026, 12, 31, 16), "PT2H") == sh(2027, 1, 1, 10)
     assert add_local(cal, sh(2027, 2, 5, 15), "P1D") == sh(2027, 2, 8, 15)
-    warnings = [r for r in caplog.records if r.name == "routing.sla.calendar"]
+    warnings = [r for r in caplog.records if r.name == "kernel.sla.calendar"]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
     message = warnings[0].getMessage()
@@ -239,7 +239,7 @@ def test_2027_without_a_file_is_weekdays_with_one_warning(
 
 
 def test_each_uncovered_year_warns_once(cal: WorkingCalendar, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="routing.sla.calendar")
+    caplog.set_level(logging.WARNING, logger="kernel.sla.calendar")
     for year in (2027, 2028, 2027, 2028):
         cal.add(datetime(year, 6, 1, 10, tzinfo=SH), "P3D")
     cal.is_workday(date(2026, 6, 1))  # covered by the package: no warning
@@ -259,7 +259,7 @@ HOLIDAYS_2027_TEST_DATA = """\
 
 
 def test_2027_with_a_holidays_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="routing.sla.calendar")
+    caplog.set_level(logging.WARNING, logger="kernel.sla.calendar")
     path = tmp_path / "holidays.yaml"
     path.write_text(HOLIDAYS_2027_TEST_DATA, encoding="utf-8")
     cal = WorkingCalendar.from_config("09:00-17:00", str(path))

@@ -11,6 +11,7 @@ from chassis import topology
 from chassis.bus import BatchHandler, Handler
 from chassis.replica import DirectoryReplica
 from chassis.runtime import Runtime
+from intake.demo import seed_visits
 from intake.enterprises import EnterpriseCopy
 from intake.issues.service import Issues
 from intake.settings import IntakeSettings
@@ -67,10 +68,8 @@ class Intake(Runtime):
             self.spawn(self._demo(), "intake-demo")
 
     async def _demo(self) -> None:
-        from intake.demo import seed_visits
-
         try:
-            await seed_visits(self)
+            await seed_visits(self.store, self.directory, self.enterprises, self.visits)
         except Exception:
             log.exception("recording the demo visits failed")
 

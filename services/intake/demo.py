@@ -9,16 +9,16 @@ import asyncio
 import logging
 import random
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from pymongo.errors import DuplicateKeyError
 
 from chassis.auth import Principal
+from chassis.replica import DirectoryReplica
+from chassis.store import Store
+from intake.enterprises import EnterpriseCopy
 from intake.visits.models import VisitCreate, VisitIssue
+from intake.visits.service import Visits
 from kernel.times import SHANGHAI, utcnow
-
-if TYPE_CHECKING:
-    from intake.bootstrap import Intake
 
 log = logging.getLogger(__name__)
 DEMO = Principal("admin", "demo")
@@ -33,22 +33,30 @@ NOTES = (
 KINDS = ("visit",) * 12 + ("call",) * 4 + ("meeting",) * 3 + ("activity",)
 
 
-async def seed_visits(intake: Intake, *, days: int = 28, seed: int = 2018) -> int:
+async def seed_visits(
+    store: Store,
+    directory: DirectoryReplica,
+    enterprises: EnterpriseCopy,
+    visits: Visits,
+    *,
+    days: int = 28,
+    seed: int = 2018,
+) -> int:
     """Record the demo visits once (the first replica to claim the marker does it)."""
-    if not await _wait_for_enterprises(intake):
+    if not await _wait_for_enterprises(directory, enterprises):
         log.info("no demo enterprises arrived: no demo visits")
         return 0
     try:
-        await intake.store.col("demo").insert_one({"_id": "visits", "at": utcnow()})
+        await store.col("demo").insert_one({"_id": "visits", "at": utcnow()})
     except DuplicateKeyError:
         return 0
-    if await intake.visits.visits.count_documents({}, limit=1):
+    if await visits.any():
         return 0
-    index = intake.directory.require()
+    index = directory.require()
     rng = random.Random(seed)
     now = utcnow()
     recorded = 0
-    async for copy in intake.enterprises.collection.find({}).sort("_id", 1):
+    async for copy in enterprises.all():
         building = index.buildings.get(copy["building_id"])
         if building is None or rng.random() > 0.6:
             continue
@@ -79,19 +87,21 @@ async def seed_visits(intake: Intake, *, days: int = 28, seed: int = 2018) -> in
                 issues=issues,
             )
             # The issue raised then, not now: the trends show the four weeks, not one day.
-            await intake.visits.record(DEMO, body, index, intake.directory.version, raised_then=True)
+            await visits.record(DEMO, body, index, directory.version, raised_then=True)
             recorded += 1
     log.info("recorded %d demo visits", recorded)
     return recorded
 
 
-async def _wait_for_enterprises(intake: Intake, within_s: float = 180.0) -> bool:
+async def _wait_for_enterprises(
+    directory: DirectoryReplica, enterprises: EnterpriseCopy, within_s: float = 180.0
+) -> bool:
     """Until the directory is held and the enterprises routing loaded have stopped arriving."""
     deadline = asyncio.get_running_loop().time() + within_s
     last = -1
     while asyncio.get_running_loop().time() < deadline:
-        count = await intake.enterprises.collection.count_documents({})
-        if intake.directory.held and count and count == last:
+        count = await enterprises.count()
+        if directory.held and count and count == last:
             return True
         last = count
         await asyncio.sleep(2)

@@ -6,7 +6,8 @@ issue's building) without asking routing. Kept in the database, so every replica
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from chassis.store import Store, keep_newest
 from kernel.events import EnterpriseUpdated, Event
@@ -19,6 +20,14 @@ class EnterpriseCopy:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("building_id")
+
+    async def count(self) -> int:
+        return await self.collection.count_documents({})
+
+    async def all(self) -> AsyncIterator[dict[str, Any]]:
+        """Every enterprise copy, by id."""
+        async for copy in self.collection.find({}).sort("_id", 1):
+            yield copy
 
     async def apply(self, event: Event, data: EnterpriseUpdated) -> bool:
         """Keep the newest `version` per enterprise: an older or repeated event changes nothing,

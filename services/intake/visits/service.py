@@ -195,6 +195,10 @@ class Visits:
         self.enterprises = enterprises
         self.visits = store.col("visits")
 
+    async def any(self) -> bool:
+        """Whether any visit is recorded."""
+        return bool(await self.visits.count_documents({}, limit=1))
+
     async def ensure_indexes(self) -> None:
         newest = [("visited_at", DESCENDING), ("_id", DESCENDING)]
         await self.visits.create_index(newest)

@@ -14,7 +14,7 @@ import httpx
 from chaos.directory import assignees
 from chaos.load import Submission
 from chaos.receiver import Receiver
-from chaos.stack import Stack, rabbitmqctl
+from chaos.stack import Stack
 
 ASSIGNED = "issue.assigned"
 
@@ -31,8 +31,8 @@ class Findings:
             self.problems.append(f"{what}: {len(examples)} (e.g. {shown})")
 
 
-def queue_depths(vhost: str) -> dict[str, int]:
-    out = rabbitmqctl("list_queues", "-p", vhost, "--no-table-headers", "name", "messages", timeout=60)
+def queue_depths(stack: Stack) -> dict[str, int]:
+    out = stack.broker.ctl("list_queues", "-p", stack.vhost, "--no-table-headers", "name", "messages", timeout=60)
     depths = {}
     for line in out.splitlines():
         parts = line.split()
@@ -158,7 +158,7 @@ def examine(stack: Stack, db: Any, receiver: Receiver, accepted: list[Submission
             f.problems.append(f"{what} is {f.figures[what]}, not the {len(accepted)} accepted")
 
     # the broker: nothing dead-lettered, nothing left in a queue.
-    depths = queue_depths(stack.vhost)
+    depths = queue_depths(stack)
     dead = sum(n for q, n in depths.items() if q.endswith(".dead"))
     queued = sum(n for q, n in depths.items() if not q.endswith(".dead"))
     f.figures["dead-lettered"] = dead

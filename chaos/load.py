@@ -36,6 +36,9 @@ class Load:
     deadline_s: float  # per issue, from its first attempt
     retries: Counter[str] = field(default_factory=Counter)
     submissions: list[Submission] = field(default_factory=list)
+    # Every attempt: (sent at, on the monotonic clock; accepted), for the figures of a fault (chaos.figures).
+    attempts: list[tuple[float, bool]] = field(default_factory=list)
+    finished_at: float | None = None  # monotonic, when the last issue was accepted or given up
 
     def __post_init__(self) -> None:
         for i in range(self.issues):
@@ -58,6 +61,7 @@ class Load:
                 await asyncio.sleep(max(0.0, start + s.index / self.rate - time.monotonic()))
                 tasks.append(asyncio.create_task(self.submit(client, s)))
             await asyncio.gather(*tasks)
+        self.finished_at = time.monotonic()
 
     async def submit(self, client: httpx.AsyncClient, s: Submission) -> None:
         headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": s.key}
@@ -65,12 +69,14 @@ class Load:
         pause = 0.25
         while True:
             s.attempts += 1
+            sent = time.monotonic()
             try:
                 r = await client.post(f"{self.url}/v1/issues", json=s.body, headers=headers)
             except httpx.TransportError as exc:
                 reason = type(exc).__name__
             else:
                 if r.status_code == 201:
+                    self.attempts.append((sent, True))
                     s.issue_id = str(r.json()["id"])
                     s.accepted_after_s = time.monotonic() - start
                     return
@@ -79,8 +85,10 @@ class Load:
                 if r.status_code >= 500 or r.status_code == 429 or (r.status_code == 409 and "in flight" in r.text):
                     reason = f"{r.status_code}"
                 else:
+                    self.attempts.append((sent, False))
                     s.refused = f"{r.status_code} {r.text[:200]}"
                     return
+            self.attempts.append((sent, False))
             self.retries[reason] += 1
             if time.monotonic() - start > self.deadline_s:
                 s.refused = f"not accepted within {self.deadline_s:.0f}s (last: {reason})"

@@ -1,6 +1,8 @@
 """The stack under test: `louzhang run` in a fresh root, with a RabbitMQ vhost, a MongoDB
 port and service ports of its own, so that the supervisor starts (and restarts) an
-embedded mongod for it alone."""
+embedded mongod for it alone. On a cluster (`--cluster`), the broker is the cluster's (its
+nodes in the URL, its own `rabbitmqctl`) and MongoDB its replica set: the supervisor starts
+neither."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,18 @@ def free_ports(count: int, taken: set[int]) -> list[int]:
 
 
 @dataclass(frozen=True)
+class Broker:
+    """Where the run's vhost lives: the URL up to the vhost (one node, or several comma-separated),
+    and a `rabbitmqctl` for that broker."""
+
+    base: str
+    ctl: Callable[..., str]
+
+
+MACHINE_BROKER = Broker(AMQP_BASE, rabbitmqctl)
+
+
+@dataclass(frozen=True)
 class Instance:
     label: str  # as the supervisor names it: `routing`, `routing-2`, ...
     service: str
@@ -90,8 +105,18 @@ def _proc(pid: int, what: str) -> list[str]:
 
 
 class Stack:
-    def __init__(self, *, replicas: bool, keep: bool, outbound_allow: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        replicas: bool,
+        keep: bool,
+        outbound_allow: str = "",
+        broker: Broker = MACHINE_BROKER,
+        mongo_url: str | None = None,
+    ) -> None:
         self.replicas = replicas
+        self.broker = broker
+        self.replica_set_url = mongo_url  # a replica set of its own; None: an embedded mongod on a free port
         self.keep = keep
         # LOUZHANG_OUTBOUND_ALLOW: the run's webhook receiver listens on loopback.
         self.outbound_allow = outbound_allow
@@ -106,11 +131,11 @@ class Stack:
 
     @property
     def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.mongo_port}/?replicaSet=rs0"
+        return self.replica_set_url or f"mongodb://127.0.0.1:{self.mongo_port}/?replicaSet=rs0"
 
     @property
     def amqp_url(self) -> str:
-        return f"{AMQP_BASE}/{self.vhost}"
+        return f"{self.broker.base.rstrip('/')}/{self.vhost}"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -148,8 +173,8 @@ class Stack:
     # ---- life cycle ------------------------------------------------------
 
     def start(self) -> None:
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.broker.ctl("add_vhost", self.vhost)
+        self.broker.ctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
         log = (self.root / "run.log").open("wb")
         # The root as working directory: no `.env` of the repository is read.
         self.process = subprocess.Popen(
@@ -176,8 +201,8 @@ class Stack:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
         try:
-            rabbitmqctl("delete_vhost", self.vhost)
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            self.broker.ctl("delete_vhost", self.vhost)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, RuntimeError) as exc:
             print(f"could not delete vhost {self.vhost}: {exc}", file=sys.stderr)
         if failed or self.keep:
             print(f"run folder kept: {self.root} (supervisor log: {self.root / 'run.log'})")
@@ -216,6 +241,18 @@ class Stack:
                 return False
 
         return all(await asyncio.gather(*(one(i) for i in self.instances)))
+
+    async def readiness(self, client: httpx.AsyncClient) -> list[dict[str, Any] | None]:
+        """Each instance's /readyz body when it answers 200 (it names its broker node and primary), else None."""
+
+        async def one(instance: Instance) -> dict[str, Any] | None:
+            try:
+                r = await client.get(instance.ready_url)
+            except httpx.HTTPError:
+                return None
+            return r.json() if r.status_code == 200 else None
+
+        return list(await asyncio.gather(*(one(i) for i in self.instances)))
 
     async def wait_ready(self, timeout_s: float) -> float | None:
         """Seconds until every instance answers /readyz with 200; None if not within `timeout_s`."""

@@ -1,0 +1,62 @@
+"""Figures of a node fault, from what the client saw (pure: no I/O, no clock).
+
+An attempt is (when it was sent, whether it was accepted), on the monotonic clock. Every attempt of
+every issue counts: at 20 issues a second, with retries, the attempts sample the system densely, so a
+stretch in which every attempt was refused is a stretch in which the system took nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+Attempt = tuple[float, bool]  # (sent at, accepted)
+
+
+@dataclass(frozen=True)
+class Window:
+    attempts: int
+    refused: int
+    longest_refusal_s: float
+
+
+def longest_refusal(attempts: Iterable[Attempt], start: float, end: float) -> float:
+    """The longest stretch within [start, end) in which every attempt was refused: from the first refused
+    attempt of a run to the next accepted one, or, when none follows in the window, to the run's last
+    refused attempt. 0.0 when nothing was refused."""
+    longest = 0.0
+    first: float | None = None  # the first refused attempt of the current run
+    last = 0.0
+    for sent, ok in sorted(a for a in attempts if start <= a[0] < end):
+        if ok:
+            if first is not None:
+                longest = max(longest, sent - first)
+            first = None
+        else:
+            if first is None:
+                first = sent
+            last = sent
+    if first is not None:
+        longest = max(longest, last - first)
+    return longest
+
+
+def window(attempts: Sequence[Attempt], start: float, end: float) -> Window:
+    inside = [a for a in attempts if start <= a[0] < end]
+    return Window(
+        attempts=len(inside),
+        refused=sum(1 for _, ok in inside if not ok),
+        longest_refusal_s=longest_refusal(inside, start, end),
+    )
+
+
+def windows(attempts: Sequence[Attempt], starts: Sequence[float], end: float) -> list[Window]:
+    """One window a fault: from its start to the next fault's start (the last one to `end`)."""
+    bounds = [*starts[1:], end]
+    return [window(attempts, s, max(s, e)) for s, e in zip(starts, bounds, strict=True)]
+
+
+def busiest(nodes: Iterable[str | None]) -> str | None:
+    """The node named most often (ties: the first named), None when none is named."""
+    counts = Counter(n for n in nodes if n)
+    return max(counts, key=lambda n: counts[n]) if counts else None

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -147,9 +148,7 @@ def run(
         queues, replicated = cluster.quorum_members(stack.vhost)
         findings.figures["quorum queues with all 3 nodes as members"] = f"{replicated} of {queues}"
     verdict(findings, load, plan)
-    report(findings, load, plan, mode, began, elapsed)
-    if cluster is not None:
-        report_nodes(load, plan)
+    report(findings, load, plan, mode, began, elapsed, per_fault=report_nodes if cluster is not None else None)
     return bool(findings.problems)
 
 
@@ -163,7 +162,13 @@ def verdict(findings: Findings, load: Load, plan: list[faults.Fault]) -> None:
 
 
 def report(
-    findings: Findings, load: Load, plan: list[faults.Fault], mode: str, began: datetime, elapsed: float
+    findings: Findings,
+    load: Load,
+    plan: list[faults.Fault],
+    mode: str,
+    began: datetime,
+    elapsed: float,
+    per_fault: Callable[[Load, list[faults.Fault]], None] | None = None,
 ) -> None:
     accepted = load.accepted
     slowest = max((s.accepted_after_s or 0.0 for s in accepted), default=0.0)
@@ -177,19 +182,22 @@ def report(
         *findings.figures.items(),
     ]
     print(table(rows, ("figure", "value")))
-    print()
-    print(
-        table(
-            [
-                (
-                    f"{f.started_s or 0:.0f}s: {f.name}",
-                    f"{f.ready_after_s:.1f}" if f.ready_after_s is not None else "not ready",
-                )
-                for f in plan
-            ],
-            ("fault (time into the run)", "ready again after (s)"),
+    if per_fault is not None:
+        per_fault(load, plan)
+    else:
+        print()
+        print(
+            table(
+                [
+                    (
+                        f"{f.started_s or 0:.0f}s: {f.name}",
+                        f"{f.ready_after_s:.1f}" if f.ready_after_s is not None else "not ready",
+                    )
+                    for f in plan
+                ],
+                ("fault (time into the run)", "ready again after (s)"),
+            )
         )
-    )
     if findings.problems:
         print("\nPROBLEMS:")
         for p in findings.problems:

@@ -220,13 +220,15 @@ def report_nodes(load: Load, plan: list[faults.Fault]) -> None:
         return f"{w.longest_refusal_s:.1f}" + (" (over the target)" if over else "")
 
     print(
-        "\n| fault (time into the run) | longest refusal (s) | attempts refused / sent "
+        "\n| fault (time into the run) | longest refusal (s) | attempts refused / sent (why) | slowest answer (s) "
         "| loss no longer shown after (s) | cluster whole after (s) | ready again after (s) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for f, w in zip(timed, seen, strict=True):
+        why = f" ({', '.join(f'{r} {n}' for r, n in w.reasons.items())})" if w.reasons else ""
         print(
-            f"| {f.started_s or 0:.0f}s: {f.name} | {refusal(f, w)} | {w.refused} / {w.attempts} "
+            f"| {f.started_s or 0:.0f}s: {f.name} | {refusal(f, w)} | {w.refused} / {w.attempts}{why} "
+            f"| {w.slowest_s:.1f} "
             f"| {seconds(f.gone_after_s, 'still shown') if f.is_node else '-'} "
             f"| {seconds(f.back_after_s, 'not whole') if f.is_node else '-'} "
             f"| {seconds(f.ready_after_s, 'not ready')} |"

@@ -42,6 +42,7 @@ class Fault:
     node: str | None = None  # a node fault: the node hit (host:port)
     gone_after_s: float | None = None  # a node fault: until every /readyz is 200 and none names the node hit
     back_after_s: float | None = None  # a node fault: until the node is back and the cluster whole
+    hit_s: float | None = None  # a node fault: how long the kill, stop or step-down itself took
 
     @property
     def is_node(self) -> bool:
@@ -128,6 +129,7 @@ async def inject_node(fault: Fault, stack: Stack, cluster: ChaosCluster, *, node
             fault.node = node.address
             hit = cluster.kill_rabbit if fault.target == "rabbitmq-kill" else cluster.stop_rabbit
             fault.pid = await asyncio.to_thread(hit, node)
+            fault.hit_s = time.monotonic() - began
 
             def shows(state: dict[str, Any]) -> bool:
                 return state.get("broker_node") != node.address
@@ -138,6 +140,7 @@ async def inject_node(fault: Fault, stack: Stack, cluster: ChaosCluster, *, node
                 fault.pid = await asyncio.to_thread(cluster.kill_mongod, member)
             else:
                 await asyncio.to_thread(cluster.step_down, member)
+            fault.hit_s = time.monotonic() - began
 
             def shows(state: dict[str, Any]) -> bool:
                 return state.get("mongo_primary") not in (None, member.address)
@@ -191,5 +194,6 @@ def describe(fault: Fault) -> str:
     if fault.is_node:
         gone = "still shown" if fault.gone_after_s is None else f"{fault.gone_after_s:.1f}s"
         back = "not whole" if fault.back_after_s is None else f"{fault.back_after_s:.1f}s"
-        ready += f" (loss no longer shown after {gone}, cluster whole after {back})"
+        hit = f"done in {fault.hit_s:.1f}s, " if fault.hit_s is not None else ""
+        ready += f" ({hit}loss no longer shown after {gone}, cluster whole after {back})"
     return f"{fault.name}{pids}: {ready}" + (f"; ERROR {fault.error}" if fault.error else "")

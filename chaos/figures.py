@@ -1,16 +1,23 @@
 """Figures of a node fault, from what the client saw (pure: no I/O, no clock).
 
-An attempt is (when it was sent, whether it was accepted), on the monotonic clock. Every attempt of
-every issue counts: at 20 issues a second, with retries, the attempts sample the system densely, so a
-stretch in which every attempt was refused is a stretch in which the system took nothing."""
+An attempt is when it was sent (on the monotonic clock), whether it was accepted, how long its answer
+took and, when refused, why. Every attempt of every issue counts: at 20 issues a second, with retries,
+the attempts sample the system densely, so a stretch in which every attempt was refused is a stretch
+in which the system took nothing."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
-Attempt = tuple[float, bool]  # (sent at, accepted)
+
+class Attempt(NamedTuple):
+    sent: float  # monotonic
+    ok: bool  # accepted (201)
+    took_s: float = 0.0  # until the answer, or the error
+    reason: str = ""  # when refused: the status or the error's type
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,8 @@ class Window:
     attempts: int
     refused: int
     longest_refusal_s: float
+    slowest_s: float = 0.0  # the longest an attempt sent in the window waited for its answer
+    reasons: dict[str, int] = field(default_factory=dict)  # refusals by reason
 
 
 def longest_refusal(attempts: Iterable[Attempt], start: float, end: float) -> float:
@@ -27,7 +36,7 @@ def longest_refusal(attempts: Iterable[Attempt], start: float, end: float) -> fl
     longest = 0.0
     first: float | None = None  # the first refused attempt of the current run
     last = 0.0
-    for sent, ok in sorted(a for a in attempts if start <= a[0] < end):
+    for sent, ok, *_ in sorted(a for a in attempts if start <= a.sent < end):
         if ok:
             if first is not None:
                 longest = max(longest, sent - first)
@@ -42,11 +51,13 @@ def longest_refusal(attempts: Iterable[Attempt], start: float, end: float) -> fl
 
 
 def window(attempts: Sequence[Attempt], start: float, end: float) -> Window:
-    inside = [a for a in attempts if start <= a[0] < end]
+    inside = [a for a in attempts if start <= a.sent < end]
     return Window(
         attempts=len(inside),
-        refused=sum(1 for _, ok in inside if not ok),
+        refused=sum(1 for a in inside if not a.ok),
         longest_refusal_s=longest_refusal(inside, start, end),
+        slowest_s=max((a.took_s for a in inside), default=0.0),
+        reasons=dict(Counter(a.reason for a in inside if not a.ok).most_common()),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from chaos.directory import KINDS
+from chaos.figures import Attempt
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Load:
     retries: Counter[str] = field(default_factory=Counter)
     submissions: list[Submission] = field(default_factory=list)
     # Every attempt: (sent at, on the monotonic clock; accepted), for the figures of a fault (chaos.figures).
-    attempts: list[tuple[float, bool]] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
     finished_at: float | None = None  # monotonic, when the last issue was accepted or given up
 
     def __post_init__(self) -> None:
@@ -76,7 +77,7 @@ class Load:
                 reason = type(exc).__name__
             else:
                 if r.status_code == 201:
-                    self.attempts.append((sent, True))
+                    self.attempts.append(Attempt(sent, True, time.monotonic() - sent))
                     s.issue_id = str(r.json()["id"])
                     s.accepted_after_s = time.monotonic() - start
                     return
@@ -85,10 +86,10 @@ class Load:
                 if r.status_code >= 500 or r.status_code == 429 or (r.status_code == 409 and "in flight" in r.text):
                     reason = f"{r.status_code}"
                 else:
-                    self.attempts.append((sent, False))
+                    self.attempts.append(Attempt(sent, False, time.monotonic() - sent, str(r.status_code)))
                     s.refused = f"{r.status_code} {r.text[:200]}"
                     return
-            self.attempts.append((sent, False))
+            self.attempts.append(Attempt(sent, False, time.monotonic() - sent, reason))
             self.retries[reason] += 1
             if time.monotonic() - start > self.deadline_s:
                 s.refused = f"not accepted within {self.deadline_s:.0f}s (last: {reason})"

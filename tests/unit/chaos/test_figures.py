@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 from chaos.faults import NODE_FAULTS, schedule_cluster
+from chaos.figures import Attempt as A
 from chaos.figures import busiest, longest_refusal, window, windows
 
 
 def test_nothing_refused_is_no_stretch() -> None:
-    assert longest_refusal([(0.0, True), (1.0, True)], 0, 10) == 0.0
+    assert longest_refusal([A(0.0, True), A(1.0, True)], 0, 10) == 0.0
     assert longest_refusal([], 0, 10) == 0.0
 
 
 def test_a_stretch_runs_from_its_first_refusal_to_the_next_acceptance() -> None:
-    attempts = [(0.0, True), (1.0, False), (1.5, False), (3.25, True), (4.0, False), (4.5, True)]
+    attempts = [A(0.0, True), A(1.0, False), A(1.5, False), A(3.25, True), A(4.0, False), A(4.5, True)]
     assert longest_refusal(attempts, 0, 10) == 2.25
 
 
 def test_attempts_are_taken_in_time_order_whatever_order_they_are_recorded_in() -> None:
     # Recorded as they complete: a refusal sent late may be recorded before an acceptance sent early.
-    attempts = [(3.0, False), (1.0, True), (2.0, False), (6.0, True)]
+    attempts = [A(3.0, False), A(1.0, True), A(2.0, False), A(6.0, True)]
     assert longest_refusal(attempts, 0, 10) == 4.0
 
 
 def test_one_acceptance_between_refusals_breaks_the_stretch() -> None:
     # Another issue taken in the middle: the system was taking submissions then.
-    attempts = [(1.0, False), (2.0, False), (2.5, True), (3.0, False), (4.0, False), (5.0, True)]
+    attempts = [A(1.0, False), A(2.0, False), A(2.5, True), A(3.0, False), A(4.0, False), A(5.0, True)]
     assert longest_refusal(attempts, 0, 10) == 2.0
 
 
 def test_a_stretch_still_open_at_the_window_end_counts_to_its_last_refusal() -> None:
-    assert longest_refusal([(1.0, True), (2.0, False), (7.0, False)], 0, 10) == 5.0
+    assert longest_refusal([A(1.0, True), A(2.0, False), A(7.0, False)], 0, 10) == 5.0
 
 
 def test_only_attempts_sent_inside_the_window_count() -> None:
-    attempts = [(0.0, False), (4.0, False), (5.0, False), (6.0, True), (9.0, False), (12.0, True)]
+    attempts = [A(0.0, False), A(4.0, False), A(5.0, False), A(6.0, True), A(9.0, False), A(12.0, True)]
     assert longest_refusal(attempts, 3, 10) == 2.0
     assert window(attempts, 3, 10).attempts == 4
     assert window(attempts, 3, 10).refused == 3
 
 
 def test_each_fault_has_the_window_up_to_the_next_and_the_last_up_to_the_end() -> None:
-    attempts = [(1.0, False), (3.0, True), (11.0, False), (14.5, True), (21.0, True)]
+    attempts = [A(1.0, False), A(3.0, True), A(11.0, False), A(14.5, True), A(21.0, True)]
     found = windows(attempts, [0.0, 10.0, 20.0], 30.0)
     assert [w.longest_refusal_s for w in found] == [2.0, 3.5, 0.0]
     assert [w.attempts for w in found] == [2, 2, 1]
 
 
+def test_a_window_tells_its_slowest_answer_and_why_attempts_were_refused() -> None:
+    attempts = [
+        A(1.0, True, 0.2),
+        A(2.0, False, 3.0, "503"),
+        A(2.5, False, 0.1, "503"),
+        A(3.0, False, 0.0, "ConnectError"),
+    ]
+    found = window(attempts, 0, 10)
+    assert found.slowest_s == 3.0
+    assert found.reasons == {"503": 2, "ConnectError": 1}
+
+
 def test_a_fault_after_the_load_ended_has_an_empty_window() -> None:
-    assert windows([(1.0, True)], [0.0, 50.0], 10.0)[1].attempts == 0
+    assert windows([A(1.0, True)], [0.0, 50.0], 10.0)[1].attempts == 0
 
 
 def test_the_busiest_node_is_the_one_named_most() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 import tempfile
@@ -149,7 +150,29 @@ def run(
         findings.figures["quorum queues with all 3 nodes as members"] = f"{replicated} of {queues}"
     verdict(findings, load, plan)
     report(findings, load, plan, mode, began, elapsed, per_fault=report_nodes if cluster is not None else None)
+    timeline(stack.root / "timeline.json", load, plan)
     return bool(findings.problems)
+
+
+def timeline(path: Path, load: Load, plan: list[faults.Fault]) -> None:
+    """Every attempt and fault, in seconds from the first attempt, into the run folder (kept on a failure
+    or with --keep): to see what a figure is made of."""
+    zero = min((a.sent for a in load.attempts), default=0.0)
+    document = {
+        "attempts": [[round(a.sent - zero, 3), a.ok, round(a.took_s, 3), a.reason] for a in load.attempts],
+        "faults": [
+            {
+                "name": f.name,
+                "at": None if f.began_at is None else round(f.began_at - zero, 3),
+                "hit_s": f.hit_s,
+                "gone_after_s": f.gone_after_s,
+                "back_after_s": f.back_after_s,
+                "ready_after_s": f.ready_after_s,
+            }
+            for f in plan
+        ],
+    }
+    path.write_text(json.dumps(document))
 
 
 def verdict(findings: Findings, load: Load, plan: list[faults.Fault]) -> None:

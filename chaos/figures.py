@@ -1,9 +1,11 @@
 """Figures of a node fault, from what the client saw (pure: no I/O, no clock).
 
 An attempt is when it was sent (on the monotonic clock), whether it was accepted, how long its answer
-took and, when refused, why. Every attempt of every issue counts: at 20 issues a second, with retries,
-the attempts sample the system densely, so a stretch in which every attempt was refused is a stretch
-in which the system took nothing."""
+took and, when refused, why. It counts at the moment its outcome was known (`done`): a request in
+flight when a fault struck fails because of that fault, although it was sent before. Every attempt of
+every issue counts: at 20 issues a second, with retries, the attempts sample the system densely, so a
+stretch in which every attempt was refused is a stretch in which the system took nothing. (A request
+that hangs and then succeeds is not refused: its wait shows as the window's slowest answer.)"""
 
 from __future__ import annotations
 
@@ -19,39 +21,43 @@ class Attempt(NamedTuple):
     took_s: float = 0.0  # until the answer, or the error
     reason: str = ""  # when refused: the status or the error's type
 
+    @property
+    def done(self) -> float:
+        return self.sent + self.took_s
+
 
 @dataclass(frozen=True)
 class Window:
     attempts: int
     refused: int
     longest_refusal_s: float
-    slowest_s: float = 0.0  # the longest an attempt sent in the window waited for its answer
+    slowest_s: float = 0.0  # the longest an attempt answered in the window waited for its answer
     reasons: dict[str, int] = field(default_factory=dict)  # refusals by reason
 
 
 def longest_refusal(attempts: Iterable[Attempt], start: float, end: float) -> float:
-    """The longest stretch within [start, end) in which every attempt was refused: from the first refused
-    attempt of a run to the next accepted one, or, when none follows in the window, to the run's last
-    refused attempt. 0.0 when nothing was refused."""
+    """The longest stretch within [start, end) in which every attempt was refused, by when each outcome
+    was known: from the first refusal of a run to the next acceptance, or, when none follows in the
+    window, to the run's last refusal. 0.0 when nothing was refused."""
     longest = 0.0
     first: float | None = None  # the first refused attempt of the current run
     last = 0.0
-    for sent, ok, *_ in sorted(a for a in attempts if start <= a.sent < end):
+    for at, ok in sorted((a.done, a.ok) for a in attempts if start <= a.done < end):
         if ok:
             if first is not None:
-                longest = max(longest, sent - first)
+                longest = max(longest, at - first)
             first = None
         else:
             if first is None:
-                first = sent
-            last = sent
+                first = at
+            last = at
     if first is not None:
         longest = max(longest, last - first)
     return longest
 
 
 def window(attempts: Sequence[Attempt], start: float, end: float) -> Window:
-    inside = [a for a in attempts if start <= a.sent < end]
+    inside = [a for a in attempts if start <= a.done < end]
     return Window(
         attempts=len(inside),
         refused=sum(1 for a in inside if not a.ok),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from chaos.faults import NODE_FAULTS, schedule_cluster
 from chaos.figures import Attempt as A
 from chaos.figures import busiest, longest_refusal, window, windows
@@ -33,7 +34,17 @@ def test_a_stretch_still_open_at_the_window_end_counts_to_its_last_refusal() -> 
     assert longest_refusal([A(1.0, True), A(2.0, False), A(7.0, False)], 0, 10) == 5.0
 
 
-def test_only_attempts_sent_inside_the_window_count() -> None:
+def test_an_attempt_counts_when_its_outcome_was_known() -> None:
+    # Sent before the fault, cut by it: the fault's refusal. Sent before, answered after a 3 s wait: not refused.
+    attempts = [A(9.8, False, 0.4, "RemoteProtocolError"), A(9.9, True, 3.0), A(10.5, False), A(11.0, True)]
+    before, during = windows(attempts, [0.0, 10.0], 20.0)
+    assert before.attempts == 0
+    assert during.refused == 2
+    assert during.longest_refusal_s == pytest.approx(0.8)  # from 10.2 to the acceptance known at 11.0
+    assert during.slowest_s == 3.0
+
+
+def test_only_attempts_known_inside_the_window_count() -> None:
     attempts = [A(0.0, False), A(4.0, False), A(5.0, False), A(6.0, True), A(9.0, False), A(12.0, True)]
     assert longest_refusal(attempts, 3, 10) == 2.0
     assert window(attempts, 3, 10).attempts == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,27 @@ def test_status_and_down_of_an_empty_folder(tmp_path: Path) -> None:
     assert status.exit_code == 1
     down = CliRunner().invoke(app, ["cluster", "down", "--root", str(tmp_path)])
     assert down.exit_code == 0
+
+
+def test_a_member_seen_gone_once_just_after_its_start_is_waited_for(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Just after the exec, /proc/PID/cmdline can read empty: one miss of the marker is not an exit."""
+    from ops import cluster
+
+    seen = iter([False, True, True])  # alive(): gone once, then there
+    answering = iter([False, False, False, True])
+    monkeypatch.setattr(cluster, "alive", lambda pid, marker="": next(seen))
+    monkeypatch.setattr(cluster, "answers", lambda port, timeout=1.0: next(answering))
+    member = cluster.MongoMember(1, 27031, pid=4242)
+    cluster.wait_member(cluster.Layout(tmp_path), member, deadline=time.monotonic() + 30)
+
+
+def test_a_member_seen_gone_again_and_again_has_exited(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ops import cluster
+
+    monkeypatch.setattr(cluster, "alive", lambda pid, marker="": False)
+    monkeypatch.setattr(cluster, "answers", lambda port, timeout=1.0: False)
+    member = cluster.MongoMember(1, 27031, pid=4242)
+    with pytest.raises(cluster.ClusterError, match="exited"):
+        cluster.wait_member(cluster.Layout(tmp_path), member, deadline=time.monotonic() + 30)

@@ -210,3 +210,21 @@ def test_a_token_cannot_claim_admin_rights_itself(api: Api) -> None:
     forged = jwt.encode(claims, api.stack.jwt_secret, algorithm="HS256")
     r = httpx.get(f"{api.stack.url('routing')}/v1/directory", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
+
+
+@pytest.mark.usefixtures("restore")
+def test_a_named_admins_workbench_session_reads_the_whole_district(api: Api) -> None:
+    link = api.post("reporting", f"/v1/staff/{NAMED}/signin-links")
+    assert link.status_code == 201, link.text
+    with httpx.Client(base_url=api.stack.url("reporting")) as session:
+        assert session.get(link.json()["url"]).status_code == 303
+        outside = {"building_id": "B1"}
+        assert session.get("/v1/reports/summary", params=outside).status_code == 403  # plain staff: no scope
+
+        put(api, with_admins(NAMED))
+        eventually(lambda: session.get("/v1/reports/summary", params=outside).status_code == 200, what="admin reads")
+        # A cookie alone still never changes anything through the API.
+        assert session.request("DELETE", f"/v1/staff/{PLAIN}/sessions").status_code == 401
+
+        put(api, small_directory())
+        eventually(lambda: session.get("/v1/reports/summary", params=outside).status_code == 403, what="staff again")

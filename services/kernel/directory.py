@@ -74,6 +74,9 @@ class Staff(_Doc):
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     channels: list[Channel] = []
+    # A named admin: their staff tokens act with the admin token's rights while the version a
+    # service holds says so. Written out only when true (older readers know no such field).
+    admin: bool = Field(default=False, exclude_if=lambda value: not value)
 
     @field_validator("phone")
     @classmethod
@@ -199,6 +202,7 @@ class DirectoryIndex:
         self.staff = {s.id: s for s in directory.staff}
         self.buildings = {b.id: b for b in directory.buildings}
         self.services = {s.code: s for s in directory.services}
+        self.admins = frozenset(s.id for s in directory.staff if s.admin)
         self._scopes: dict[str, frozenset[str]] = {}
         self.nodes: dict[str, GridNode] = {}
         self.ancestors: dict[str, list[GridNode]] = {}

@@ -52,7 +52,7 @@ class DirectoryDryRun(BaseModel):
 )
 async def put_directory(
     request: Request,
-    _: Admin,
+    who: Admin,
     routing: Annotated[Routing, Depends(runtime)],
     content_type: Annotated[str, Header()] = "application/json",
     channels: Annotated[
@@ -88,7 +88,7 @@ async def put_directory(
             channels_kept=len(kept),
             changes=DirectoryChanges(**changes(before, doc)),
         )
-    version = await routing.directory.put(doc)
+    version = await routing.directory.put(doc, author=who.subject)
     return DirectoryPut(version=version, counts=counts(doc), channels_kept=len(kept))
 
 

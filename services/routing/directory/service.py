@@ -10,6 +10,7 @@ import yaml
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from chassis.loops import run_forever
 from chassis.store import Store
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
@@ -51,9 +52,29 @@ class DirectoryVersions:
         self.versions = store.col("directory_versions")
         self.counters = store.col("counters")
         self._cached: tuple[int, DirectoryIndex] | None = None
+        # The newest version this replica has seen (stored, or read back): what token checks use.
+        self.held: tuple[int, DirectoryIndex] | None = None
 
-    async def put(self, doc: Directory) -> int:
-        """Store `doc` as the next version and queue its events, in one transaction."""
+    def _hold(self, version: int, index: DirectoryIndex) -> None:
+        if self.held is None or version > self.held[0]:
+            self.held = (version, index)
+
+    def is_admin(self, staff_id: str) -> bool:
+        """A named admin in the newest version held (`staff[].admin`)."""
+        return self.held is not None and staff_id in self.held[1].admins
+
+    async def follow(self, every_s: float = 1.0) -> None:
+        """Hold the versions another routing replica stored."""
+
+        async def step() -> int:
+            await self.current()
+            return 0
+
+        await run_forever(step, name="directory versions", idle_s=every_s)
+
+    async def put(self, doc: Directory, author: str | None = None) -> int:
+        """Store `doc` as the next version and queue its events, in one transaction. `author` is
+        who sent it (a named admin's staff id, `admin`), kept with the version."""
 
         async def work(session: AsyncClientSession) -> int:
             counter = await self.counters.find_one_and_update(
@@ -62,12 +83,15 @@ class DirectoryVersions:
             assert counter is not None
             version = int(counter["seq"])
             await self.versions.insert_one(
-                {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow()}, session=session
+                {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow(), "author": author},
+                session=session,
             )
             await self.store.add_to_outbox(directory_events(version, doc), session)
             return version
 
-        return await self.store.transaction(work)
+        version: int = await self.store.transaction(work)
+        self._hold(version, DirectoryIndex(doc))
+        return version
 
     async def latest_version(self) -> int | None:
         doc = await self.versions.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
@@ -88,7 +112,10 @@ class DirectoryVersions:
         if version is None:
             return None
         index = await self.load(version)
-        return None if index is None else (version, index)
+        if index is None:
+            return None
+        self._hold(version, index)
+        return version, index
 
     async def announce(self) -> None:
         """Queue the current version's events again (at start), for services that missed them."""

@@ -6,7 +6,7 @@ the header row first (English or Chinese headers), one row per item:
 | sheet | columns |
 |---|---|
 | roles / 角色 | code 代码, name 名称 |
-| staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱 |
+| staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱, admin 管理员 (是/否; empty: no) |
 | grid / 网格 | id 编号, name 名称, parent 上级 (empty for the one root), heads 负责人 |
 | buildings / 楼宇 | id 编号, name 名称, grid_node 网格, heads 楼长, address 地址, lat 纬度, long 经度, |
 |  | note 备注, then one column per role (lat and long: WGS-84 degrees) |
@@ -78,6 +78,7 @@ STAFF = SheetSpec(
         Column("name", ("姓名", "名称"), True),
         Column("phone", ("电话", "手机")),
         Column("email", ("邮箱", "电子邮箱")),
+        Column("admin", ("管理员",)),
     ),
 )
 GRID = SheetSpec(
@@ -334,7 +335,13 @@ class _Builder:
         return self.role_names.get(text, text)
 
     def _staff(self) -> list[dict[str, Any]]:
-        return self._items("staff", lambda row: _pick(row.values, "id", "name", "phone", "email"))
+        def make(row: Row) -> dict[str, Any]:
+            member = _pick(row.values, "id", "name", "phone", "email")
+            if "admin" in row.values:
+                member["admin"] = flag(row.values["admin"])
+            return member
+
+        return self._items("staff", make)
 
     def _buildings(self) -> list[dict[str, Any]]:
         table = self.tables["buildings"]

@@ -311,3 +311,31 @@ def test_a_dry_run_without_routing_still_checks_the_file(tmp_path: Path, doc: di
     assert result.exit_code == 0, result.output
     assert "dry run, nothing imported" in result.output
     assert "cannot reach routing at http://127.0.0.1:9" in result.output
+
+
+def test_a_bad_admin_value_names_its_row_and_column(tmp_path: Path, doc: dict[str, Any]) -> None:
+    sheets = directory_sheets(doc)
+    assert sheets["人员"][0][4] == "管理员"
+    sheets["人员"][1][4] = "是"  # S1, row 2: fine
+    sheets["人员"][3][4] = "也许"  # S3, row 4
+    path = write_workbook(tmp_path / "d.xlsx", sheets)
+
+    result = import_(str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith(
+        "staff[2].admin (staff S3; 人员 row 4, column E 管理员): Input should be a valid boolean"
+    ), lines
+    assert lines[1] == "1 problem: nothing imported"
+
+
+def test_the_admin_flag_round_trips_through_yaml_and_a_workbook(tmp_path: Path, doc: dict[str, Any]) -> None:
+    doc["staff"][0]["admin"] = True
+    _, text = export_yaml({"version": 4, **Directory.model_validate(doc).redacted().model_dump(mode="json")})
+    exported = yaml.safe_load(text)
+    assert exported["staff"][0]["admin"] is True and "admin" not in exported["staff"][1]
+    assert (
+        read_workbook(write_workbook(tmp_path / "d.xlsx", directory_sheets(exported))).document["staff"][0]["admin"]
+        is True
+    )

@@ -280,3 +280,46 @@ def test_a_cycle(tmp_path: Path) -> None:
 def test_a_duplicate_grid_node(tmp_path: Path) -> None:
     rows: Rows = [["root", "长征镇", None, 1001], ["root", "又一个", None, 1001]]
     assert grid_problems(tmp_path, rows) == [(3, "duplicate_id", "duplicate grid node id 'root' (also row 2)")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "admin"),
+    [
+        ("是", True),
+        ("否", False),
+        ("yes", True),
+        ("NO", False),
+        ("TRUE", True),
+        ("false", False),
+        (1, True),
+        (0, False),
+        (True, True),
+        (None, None),
+    ],
+)
+def test_the_admin_column(tmp_path: Path, cell: object, admin: bool | None) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("管理员")
+    for row in sheets["人员"][1:]:
+        row.append(None)
+    sheets["人员"][1][-1] = cell
+    doc = read(tmp_path, sheets).document
+    assert doc["staff"][0].get("admin") is admin  # blank: no key, so not an admin
+    assert "admin" not in doc["staff"][1]
+    assert Directory.model_validate(doc).staff[0].admin is bool(admin)
+
+
+def test_the_admin_column_in_english(tmp_path: Path) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("admin")
+    sheets["人员"][1].append("y")
+    assert read(tmp_path, sheets).document["staff"][0]["admin"] is True
+
+
+def test_a_bad_admin_value_is_refused_with_its_row_and_column(tmp_path: Path) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("管理员")
+    sheets["人员"][2].append("也许")  # staff 1002, row 3; column F (after #备注 in E)
+    sheet = read(tmp_path, sheets)
+    assert sheet.document["staff"][1]["admin"] == "也许"
+    assert sheet.locate(["body", "staff", 1, "admin"]) == "人员 row 3, column F 管理员"

@@ -154,3 +154,28 @@ def test_bad_phones_and_emails_are_refused(api: Api) -> None:
     assert r.status_code == 422, r.text
     assert [e["loc"] for e in r.json()["detail"]] == [["body", "staff", 1, "phone"], ["body", "staff", 2, "email"]]
     assert version(api) == before
+
+
+def test_shape_and_rule_problems_come_in_one_answer(api: Api, tmp_path: Path) -> None:
+    before = version(api)
+    doc = small_directory()
+    doc["staff"][1]["phone"] = "138-bad-phone"  # the shape
+    doc["buildings"][1]["heads"] = ["S07", "S99"]  # a rule
+
+    r = api.put("routing", "/v1/directory", json=doc)
+
+    assert r.status_code == 422, r.text
+    assert [(e["loc"], e["type"]) for e in r.json()["detail"]] == [
+        (["body", "staff", 1, "phone"], "value_error"),
+        (["body", "buildings", 1, "heads", 1], "unknown_staff"),
+    ]
+    assert version(api) == before
+
+    # The command line says the same, each line with its place, before it sends anything.
+    result = cli(api, "import", str(write_yaml(tmp_path / "directory.yaml", doc)))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "buildings[1].heads[1] (building B2): unknown staff id 'S99'",
+        "2 problems: nothing imported",
+    ]
+    assert version(api) == before

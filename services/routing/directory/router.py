@@ -11,7 +11,7 @@ from kernel.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
 from routing.directory.keep import changes, keep_channels
 from routing.directory.service import MEDIA_TYPES, counts, parse_document
-from routing.directory.validation import channel_url_problems, problems
+from routing.directory.validation import channel_url_problems, problems, problems_despite_shape
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -71,8 +71,9 @@ async def put_directory(
     try:
         doc = Directory.model_validate(raw, context=INPUT)
     except ValidationError as exc:
+        # One answer holds every problem: the shape's, and the rules' on what can be read.
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise RequestValidationError(errors) from exc
+        raise RequestValidationError(errors + problems_despite_shape(raw, errors)) from exc
     current = await routing.directory.current()
     before = None if current is None else current[1].directory
     kept: list[str] = []

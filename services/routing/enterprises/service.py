@@ -152,6 +152,26 @@ def duplicates(items: Sequence[object], rows: Sequence[int], where: str = "this 
     return found
 
 
+def rule_problems(
+    item: Mapping[str, Any], building_ids: Collection[str], staff_ids: Collection[str] | None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, problem) for the directory's rules an item breaks: its building, its plan's owners.
+    Reads what it can of an item whose shape may be wrong."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    building_id = item.get("building_id")
+    if isinstance(building_id, str) and building_id and building_id not in building_ids:
+        found.append(
+            (("building_id",), f"building_id: unknown building {building_id!r} (not in the current directory)")
+        )
+    plan = item.get("plan")
+    if staff_ids is not None and isinstance(plan, list):
+        for i, line in enumerate(plan):
+            owner = line.get("owner") if isinstance(line, dict) else None
+            if isinstance(owner, str) and owner not in staff_ids:
+                found.append((("plan", i, "owner"), f"plan[{i}].owner: unknown staff id {owner!r}"))
+    return found
+
+
 def check(
     item: object, row: int, building_ids: Collection[str], staff_ids: Collection[str] | None = None
 ) -> Checked | Refusal:
@@ -163,16 +183,15 @@ def check(
     try:
         enterprise = Enterprise.model_validate(data)
     except ValidationError as exc:
-        return Refusal(row, given_id(item), reason_of(exc))
-    problems = []
-    if enterprise.building_id not in building_ids:
-        problems.append(f"building_id: unknown building {enterprise.building_id!r} (not in the current directory)")
-    if staff_ids is not None:
-        problems.extend(
-            f"plan[{i}].owner: unknown staff id {p.owner!r}"
-            for i, p in enumerate(enterprise.plan)
-            if p.owner is not None and p.owner not in staff_ids
-        )
+        # The rules too, on what can be read, so that one report says all that is wrong with the row.
+        broken = [tuple(e["loc"]) for e in exc.errors()]
+        rules = [
+            problem
+            for at, problem in rule_problems(item, building_ids, staff_ids)
+            if not any(at[: len(b)] == b or b[: len(at)] == at for b in broken)  # said already
+        ]
+        return Refusal(row, given_id(item), "; ".join([reason_of(exc), *rules]))
+    problems = [p for _, p in rule_problems(enterprise.model_dump(), building_ids, staff_ids)]
     if problems:
         return Refusal(row, given_id(item), "; ".join(problems))
     given = frozenset(k for k in item if k in FIELDS and (k != "id" or explicit))

@@ -104,6 +104,23 @@ def test_unknown_building_and_plan_owner() -> None:
     )
 
 
+def test_shape_and_rule_problems_of_a_row_come_in_one_reason() -> None:
+    plan = [{"item": "x", "owner": "S9", "due": "soon"}, {"item": "y", "owner": "S1"}]
+    result = check(item(name="", building_id="B9", plan=plan), 7, BUILDINGS, STAFF)
+    assert isinstance(result, Refusal) and result.row == 7
+    parts = result.reason.split("; ")
+    assert parts[0] == "name (企业名称): String should have at least 1 character"
+    assert parts[1].startswith("plan[0].due: ")
+    assert parts[2:] == [
+        "building_id: unknown building 'B9' (not in the current directory)",
+        "plan[0].owner: unknown staff id 'S9'",
+    ]
+    # A field whose shape is wrong is not named again by the rules.
+    result = check(item(building_id="B" * 65), 2, BUILDINGS, STAFF)
+    assert isinstance(result, Refusal)
+    assert result.reason == "building_id (楼宇编号): String should have at most 64 characters"
+
+
 def test_duplicates_refuse_the_later_row() -> None:
     code = uscc()
     items = [item(uscc=code), item(uscc=code.lower()), item(id="E1"), item(id="E1"), item(uscc=wrong_check(code))]

@@ -179,3 +179,18 @@ def test_shape_and_rule_problems_come_in_one_answer(api: Api, tmp_path: Path) ->
         "2 problems: nothing imported",
     ]
     assert version(api) == before
+
+
+def test_a_yaml_body_that_does_not_parse_names_line_and_column(api: Api) -> None:
+    before = version(api)
+    body = yaml.safe_dump(small_directory(), allow_unicode=True).replace("name: 一号楼", "name: 一号楼: 东", 1)
+
+    r = api.put("routing", "/v1/directory", content=body.encode(), headers={"Content-Type": "application/yaml"})
+
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    line = next(i for i, text in enumerate(body.splitlines(), start=1) if "一号楼: 东" in text)
+    column = body.splitlines()[line - 1].index("楼: 东") + 2
+    assert error["loc"] == ["body"]
+    assert error["msg"] == f"invalid YAML: line {line}, column {column}: mapping values are not allowed here"
+    assert version(api) == before

@@ -37,14 +37,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
+from routing.documents import SUFFIXES, DocumentError, parse_document
 from routing.sheets import SheetError, numbered_rows, open_workbook, worksheet_rows
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -266,7 +264,7 @@ def read_file(path: Path, buildings: Mapping[str, str] | None = None) -> list[Re
     if suffix == ".csv":
         return read_csv(data, buildings)
     try:
-        text = data.decode("utf-8-sig")
-        return read_items(json.loads(text) if suffix == ".json" else yaml.safe_load(text))
-    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise RegistryError(f"not a readable {suffix[1:].upper()} file: {exc}") from exc
+        document = parse_document(data, SUFFIXES[suffix])
+    except DocumentError as exc:
+        raise RegistryError(str(exc)) from exc
+    return read_items(document)

@@ -90,10 +90,11 @@ def test_csv_with_good_and_bad_rows(api: Api) -> None:
         (6, rows[4][:18]),
     ]
     reasons = [x["reason"] for x in body["refused"]]
-    assert reasons[0].startswith(f"uscc (统一社会信用代码): '{bad}' is not a valid 统一社会信用代码")
-    assert reasons[1] == "building_id: unknown building 'B9' (not in the current directory)"
+    # Each reason names the field and its column (letter and header) in the file.
+    assert reasons[0].startswith(f"uscc (column A 统一社会信用代码): '{bad}' is not a valid 统一社会信用代码")
+    assert reasons[1] == "building_id (column C 楼宇编号): unknown building 'B9' (not in the current directory)"
     assert reasons[2] == f"uscc {a} is already on row 2 of this batch"
-    assert reasons[3] == "name (企业名称): required"
+    assert reasons[3] == "name (column B 企业名称): required"
 
     assert [(e["subject"], e["data"]["version"]) for e in events(api, [a, b])] == [(a, 1), (b, 1)]
     stored = api.get("routing", f"/v1/enterprises/{b}").json()
@@ -143,9 +144,11 @@ def test_xlsx_with_good_and_bad_rows(api: Api) -> None:
         (5, f"{t}-5"),
         (6, f"{t}-6"),
     ]
-    assert body["refused"][1]["reason"] == "building_id: unknown building '一号楼大厦' (not in the current directory)"
+    assert body["refused"][1]["reason"] == (
+        "building_id (column D 所在楼宇): unknown building '一号楼大厦' (not in the current directory)"
+    )
     assert body["refused"][2]["reason"] == f"uscc {a} is already on row 2 of this batch"
-    assert body["refused"][3]["reason"] == "name (企业名称): required"
+    assert body["refused"][3]["reason"] == "name (column C 企业名称): required"
 
     first = api.get("routing", f"/v1/enterprises/{ids[0]}").json()
     assert (first["uscc"], first["contact"]["phone"], first["industry"]) == (a, "13900000011", "医疗健康")
@@ -159,7 +162,7 @@ def test_xlsx_with_good_and_bad_rows(api: Api) -> None:
     assert len(events(api, ids)) == 2
 
 
-def test_rows_are_the_rows_excel_shows_through_the_api_and_the_cli(api: Api, tmp_path: Path) -> None:
+def test_rows_and_columns_are_those_excel_shows_through_the_api_and_the_cli(api: Api, tmp_path: Path) -> None:
     t = tag()
     rows: list[list[Any]] = [
         [f"{t}普陀区企业登记信息"],  # row 1: a title
@@ -169,12 +172,22 @@ def test_rows_are_the_rows_excel_shows_through_the_api_and_the_cli(api: Api, tmp
         [],  # row 5: blank
         [new_uscc(), f"{t}乙公司", "B8"],  # row 6: no such building
     ]
+    bad = bad_uscc()
 
     r = put_xlsx(api, rows)
 
     assert r.status_code == 200, r.text
     assert r.json()["created"] == 1
     assert [(x["row"], x["id"]) for x in r.json()["refused"]] == [(6, rows[5][0])]
+
+    # A row with a bad USCC (its shape) in an unknown building (a rule): both said at once, by column.
+    r = put_xlsx(api, [*rows[:5], [bad, f"{t}丙公司", "B8"]])
+    assert r.status_code == 200, r.text
+    [refused] = r.json()["refused"]
+    assert refused["row"] == 6
+    shape, rule = refused["reason"].split("; ")
+    assert shape.startswith(f"uscc (column A 统一社会信用代码): '{bad}' is not a valid")
+    assert rule == "building_id (column C 楼宇编号): unknown building 'B8' (not in the current directory)"
 
     workbook = openpyxl.Workbook()
     for row in rows:

@@ -36,11 +36,14 @@ numbered from 1.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+from openpyxl.utils import get_column_letter
 
 from routing.documents import SUFFIXES, DocumentError, parse_document
 from routing.sheets import SheetError, numbered_rows, open_workbook, worksheet_rows
@@ -82,6 +85,9 @@ _LOOKUP = {_key: c.field for c in COLUMNS for _key in (c.field.casefold(), *(h.c
 class RegistryRow:
     row: int  # as the user sees it: Excel's row number, or a CSV file's line number
     item: dict[str, Any]
+    # The file's columns by the item field they fill, for messages: {"building_id": "D 所在楼宇", ...}
+    # (contact's fields as contact_name, contact_phone). The same for every row of a file; empty for JSON.
+    columns: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
 
 def building_names(buildings: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -120,6 +126,14 @@ def _header(cells: Sequence[str | None], number: int) -> dict[str, int]:
         have = "、".join(t for t in cells if t) or "nothing"
         raise RegistryError(f"missing column {', '.join(missing)}; the header (row {number}) has: {have}")
     return columns
+
+
+def _places(columns: Mapping[str, int], header: Sequence[str | None]) -> dict[str, str]:
+    """Item field → "D 所在楼宇": the column's letter and its header as the file spells it."""
+    places = {f: f"{get_column_letter(i + 1)} {(header[i] or '').strip()}" for f, i in columns.items()}
+    if "building_id" not in places and "building" in places:
+        places["building_id"] = places["building"]  # the name, turned into the id
+    return places
 
 
 def _item(
@@ -163,6 +177,7 @@ def rows_from_table(
     columns: dict[str, int] | None = None
     first: tuple[int, Sequence[str | None]] | None = None  # the first non-blank row
     titles = 0
+    places: dict[str, str] = {}
     rows: list[RegistryRow] = []
     for number, cells in table:
         if columns is None:
@@ -172,8 +187,9 @@ def rows_from_table(
                 continue
             # Past the titles allowed, the first row is taken as the header, to say what it lacks.
             columns = _header(cells, number) if _known(cells) else _header(first[1], first[0])
+            places = _places(columns, cells)
             continue
-        rows.append(RegistryRow(number, _item(columns, cells, names, known_ids)))
+        rows.append(RegistryRow(number, _item(columns, cells, names, known_ids), places))
     if columns is None and first is not None:
         _header(first[1], first[0])  # raises: no row names the columns
     if columns is None:

@@ -239,3 +239,15 @@ def test_read_file_by_suffix(tmp_path: Path) -> None:
         read_file(json_path)
     with pytest.raises(RegistryError, match=r"use \.csv, \.xlsx"):
         read_file(tmp_path / "r.xls")
+
+
+def test_rows_carry_the_files_columns_for_messages() -> None:
+    text = "法定代表人,统一社会信用代码,企业名称,楼宇名称,联系电话\n" + f"张三,{USCC},甲,一号楼,139\n"
+    [row] = read_csv(text.encode())
+    assert row.columns == {
+        "uscc": "B 统一社会信用代码",
+        "name": "C 企业名称",
+        "building": "D 楼宇名称",
+        "building_id": "D 楼宇名称",  # the name is turned into the id
+        "contact_phone": "E 联系电话",
+    }

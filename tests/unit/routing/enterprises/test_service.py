@@ -222,3 +222,16 @@ def test_the_file_rows_come_back_through_batches() -> None:
     combined.add(to_send[2:], {"created": 0, "updated": 1, "refused": []})
     assert combined.lines() == ["row 2 (X): bad", f"row 4 ({code}): uscc {code} is already on row 1 of the file"]
     assert combined.summary() == "1 created, 1 updated, 1 unchanged, 2 refused"
+
+
+def test_a_files_columns_are_named_in_the_reason() -> None:
+    columns = {"uscc": "B 统一社会信用代码", "building_id": "D 所在楼宇", "contact_phone": "F 联系电话"}
+    bad = item(uscc="91310107MA1DEM0019", building_id="B9", contact={"phone": "1" * 40})
+    result = check(bad, 5, BUILDINGS, STAFF, columns)
+    assert isinstance(result, Refusal)
+    assert result.reason.split("; ") == [
+        "uscc (column B 统一社会信用代码): '91310107MA1DEM0019' is not a valid 统一社会信用代码 "
+        "(18 characters, the last a check character)",
+        "contact.phone (column F 联系电话): String should have at most 32 characters",
+        "building_id (column D 所在楼宇): unknown building 'B9' (not in the current directory)",
+    ]

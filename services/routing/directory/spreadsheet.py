@@ -9,10 +9,12 @@ the header row first (English or Chinese headers), one row per item:
 | staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱 |
 | grid / 网格 | id 编号, name 名称, parent 上级 (empty for the one root), heads 负责人 |
 | buildings / 楼宇 | id 编号, name 名称, grid_node 网格, heads 楼长, address 地址, lat 纬度, long 经度, |
-|  | datum 坐标系, note 备注, then one column per role (lat and long: degrees, WGS-84 unless 坐标系 |
-|  | says GCJ-02: `datum`) |
+|  | note 备注, then one column per role (lat and long: WGS-84 degrees) |
 | services / 服务 | code 代码, name 名称, group 分组, role 角色, department 部门, urgent 紧急, acknowledge 签收时限, |
 |  | resolve 办结时限, calendar 日历 |
+
+Buildings may also have a datum 坐标系 column: lat and long are then in the datum it names, WGS-84
+when blank, or GCJ-02 (what Chinese map apps show: `datum`), converted by the model.
 
 Contact channels carry secrets and are not read from spreadsheets. A workbook that cannot be read as
 such (a sheet or a required column missing, an unknown column) raises `WorkbookError`; problems of

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.networks import validate_email
 
+from kernel.datum import WGS84, to_wgs84
 from kernel.durations import Duration
 
 REDACTED = "***"
@@ -128,10 +129,22 @@ class GridNode(_Doc):
 
 
 class Location(_Doc):
-    """WGS-84 degrees."""
+    """WGS-84 degrees. A document may give the point in GCJ-02 (what Chinese map apps show) with
+    `datum: GCJ-02`: it is converted to WGS-84 when read (`kernel.datum`), and only the WGS-84 point is
+    kept and served (`datum` is never written out)."""
 
     lat: float = Field(ge=-90, le=90)
     long: float = Field(ge=-180, le=180)
+    datum: Literal["WGS-84", "GCJ-02"] = Field(
+        default="WGS-84", exclude=True, description="the datum of lat/long as given; GCJ-02 is converted"
+    )
+
+    @model_validator(mode="after")
+    def _to_wgs84(self) -> Location:
+        if self.datum != WGS84:
+            self.lat, self.long = to_wgs84(self.lat, self.long, self.datum)
+            self.datum = "WGS-84"
+        return self
 
 
 class Building(_Doc):

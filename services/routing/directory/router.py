@@ -10,8 +10,9 @@ from chassis.auth import Admin
 from kernel.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
 from routing.directory.keep import changes, keep_channels
-from routing.directory.service import MEDIA_TYPES, counts, parse_document
-from routing.directory.validation import channel_url_problems, problems
+from routing.directory.service import counts
+from routing.directory.validation import channel_url_problems, problems, problems_despite_shape
+from routing.documents import MEDIA_TYPES, DocumentError, parse_document
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
 
@@ -66,13 +67,14 @@ async def put_directory(
         raise HTTPException(415, f"send the directory as application/json or application/yaml, not {media}")
     try:
         raw = parse_document(await request.body(), media)
-    except ValueError as exc:
+    except DocumentError as exc:
         raise RequestValidationError([{"loc": ["body"], "msg": str(exc), "type": "value_error"}]) from exc
     try:
         doc = Directory.model_validate(raw, context=INPUT)
     except ValidationError as exc:
+        # One answer holds every problem: the shape's, and the rules' on what can be read.
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise RequestValidationError(errors) from exc
+        raise RequestValidationError(errors + problems_despite_shape(raw, errors)) from exc
     current = await routing.directory.current()
     before = None if current is None else current[1].directory
     kept: list[str] = []

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pymongo import DESCENDING
@@ -129,24 +127,6 @@ class DirectoryVersions:
             await self.store.add_to_outbox(events, session)
 
         await self.store.transaction(work)
-
-
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-MEDIA_TYPES = ("application/json", *YAML_TYPES)
-
-
-def parse_document(raw: bytes, media: str) -> Any:
-    """The body (of one of MEDIA_TYPES) as data; raises ValueError naming the problem."""
-    if media in YAML_TYPES:
-        try:
-            return yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ValueError(f"invalid YAML: {exc}") from exc
-
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"invalid JSON: {exc}") from exc
 
 
 def demo_directory() -> Directory:

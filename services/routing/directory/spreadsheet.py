@@ -13,6 +13,9 @@ the header row first (English or Chinese headers), one row per item:
 | services / 服务 | code 代码, name 名称, group 分组, role 角色, department 部门, urgent 紧急, acknowledge 签收时限, |
 |  | resolve 办结时限, calendar 日历 |
 
+Buildings may also have a datum 坐标系 column: lat and long are then in the datum it names, WGS-84
+when blank, or GCJ-02 (what Chinese map apps show: `datum`), converted by the model.
+
 Contact channels carry secrets and are not read from spreadsheets. A workbook that cannot be read as
 such (a sheet or a required column missing, an unknown column) raises `WorkbookError`; problems of
 the grid tree (two roots, a missing parent, a cycle) are returned with their sheet row; everything
@@ -40,6 +43,19 @@ _SEPARATORS = re.compile(r"[,，;；、\s]+")
 _TRUE = {"是", "true", "1", "yes", "y", "√", "✓"}
 _FALSE = {"否", "false", "0", "no", "n", "×"}
 _CALENDARS = {"natural": "natural", "自然日": "natural", "working": "working", "工作日": "working"}
+# 坐标系: how a keeper may name the datum of 纬度/经度 (case, spaces, "-" and a trailing 坐标(系)
+# ignored). The map apps that show GCJ-02 are named for it; anything else is left for validation
+# to refuse.
+_DATUMS = {
+    "wgs84": "WGS-84",
+    "gps": "WGS-84",
+    "gcj02": "GCJ-02",
+    "火星": "GCJ-02",
+    "国测局": "GCJ-02",
+    "高德": "GCJ-02",
+    "腾讯": "GCJ-02",
+}
+_LOCATION = ("lat", "long", "datum")  # building columns that land in its `location`
 
 
 class WorkbookError(ValueError):
@@ -102,6 +118,7 @@ BUILDINGS = SheetSpec(
         Column("address", ("地址",)),
         Column("lat", ("纬度",)),
         Column("long", ("经度",)),
+        Column("datum", ("坐标系",)),
         Column("note", ("备注",)),
     ),
     role_columns=True,
@@ -179,6 +196,12 @@ class SheetDocument:
 def split_ids(text: str | None) -> list[str]:
     """Several ids in one cell, separated by commas, semicolons, 、 or spaces (half or full width)."""
     return [part for part in _SEPARATORS.split(text or "") if part]
+
+
+def datum(text: str) -> str:
+    """WGS-84 or GCJ-02 from a 坐标系 cell (`GCJ02`, `gcj-02`, `高德`, ...); other text as given."""
+    key = "".join(text.split()).replace("-", "").replace("_", "").casefold()
+    return _DATUMS.get(key.removesuffix("坐标系").removesuffix("坐标"), text)
 
 
 def flag(text: str) -> bool | str:
@@ -317,6 +340,8 @@ class _Builder:
         for name, label in table.columns.items():
             if name in table.role_headers:
                 self.columns[(*at, "team", self.role(name))] = label
+            elif key == "buildings" and name in _LOCATION:
+                self.columns[(*at, "location", name)] = label
             elif key == "services" and name in ("acknowledge", "resolve", "calendar"):
                 self.columns[(*at, "sla", name)] = label
             else:
@@ -354,8 +379,10 @@ class _Builder:
 
         def make(row: Row) -> dict[str, Any]:
             building = _pick(row.values, "id", "name", "grid_node", "address", "note")
-            if "lat" in row.values or "long" in row.values:  # the model names a bad or half location
+            if any(name in row.values for name in _LOCATION):  # the model names a bad or half location
                 building["location"] = _pick(row.values, "lat", "long")
+                if "datum" in row.values:
+                    building["location"]["datum"] = datum(row.values["datum"])
             building["heads"] = split_ids(row.values.get("heads"))
             building["team"] = {self.role(header): staff for header, staff in row.roles.items()}
             return building

@@ -261,6 +261,23 @@ def test_bad_phones_and_emails_name_their_row_and_column(tmp_path: Path, doc: di
     assert lines[2] == "2 problems: nothing imported"
 
 
+def test_a_sheet_with_shape_and_rule_problems_reports_both_at_once(tmp_path: Path, doc: dict[str, Any]) -> None:
+    sheets = directory_sheets(doc)
+    sheets["人员"][2][2] = "138-bad-phone"  # S2, row 3: the shape
+    sheets["楼宇"][4][3] = "S4, S99"  # B4, row 5: a rule
+    path = write_workbook(tmp_path / "d.xlsx", sheets)
+
+    result = import_(str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "staff[1].phone (staff S2; 人员 row 3, column C 电话): a phone number is digits, with spaces, -, ( ) "
+        "and a leading + allowed (got '138-bad-phone')",
+        "buildings[3].heads[1] (building B4; 楼宇 row 5, column D 楼长): unknown staff id 'S99'",
+        "2 problems: nothing imported",
+    ]
+
+
 def test_a_spreadsheet_keeps_channels_and_a_dry_run_lists_the_changes(
     tmp_path: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from chassis.loops import run_forever
 from chassis.store import Store
@@ -44,6 +45,13 @@ def directory_events(version: int, doc: Directory) -> list[Event]:
     ]
 
 
+class DirectoryMoved(Exception):
+    """Another version was stored after the one a document was merged with (`put(after=...)`)."""
+
+
+ANY_VERSION = -1
+
+
 class DirectoryVersions:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -70,14 +78,26 @@ class DirectoryVersions:
 
         await run_forever(step, name="directory versions", idle_s=every_s)
 
-    async def put(self, doc: Directory, author: str | None = None) -> int:
+    async def put(self, doc: Directory, author: str | None = None, *, after: int | None = ANY_VERSION) -> int:
         """Store `doc` as the next version and queue its events, in one transaction. `author` is
-        who sent it (a named admin's staff id, `admin`), kept with the version."""
+        who sent it (a named admin's staff id, `admin`), kept with the version. With `after` (the
+        version `doc` was merged with, None for none), raises DirectoryMoved when another version
+        was stored since: a merge never overwrites what it did not read."""
+        expected: dict[str, object] = {}
+        if after != ANY_VERSION:
+            expected = {"seq": after if after is not None else {"$exists": False}}
 
         async def work(session: AsyncClientSession) -> int:
-            counter = await self.counters.find_one_and_update(
-                {"_id": "directory"}, {"$inc": {"seq": 1}}, upsert=True, return_document=True, session=session
-            )
+            try:
+                counter = await self.counters.find_one_and_update(
+                    {"_id": "directory", **expected},
+                    {"$inc": {"seq": 1}},
+                    upsert=True,
+                    return_document=True,
+                    session=session,
+                )
+            except DuplicateKeyError as exc:  # the counter is past `after`: the upsert found no match
+                raise DirectoryMoved(f"version {after} is no longer the current one") from exc
             assert counter is not None
             version = int(counter["seq"])
             await self.versions.insert_one(

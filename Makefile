@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install browser run test unit cluster-test lint bench chaos chaos-cluster clean
+.PHONY: install browser caddy run test unit cluster-test lint bench chaos chaos-cluster clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,20 @@ browser:
 	       "install chromium and fonts-wqy-microhei, or set LOUZHANG_SKIP_BROWSER=1" >&2; \
 	fi
 
-test: install browser
+# The TLS proxy's test (tests/integration/test_proxy.py) runs Debian's Caddy, unpacked into the venv
+# without installing it (no service started); skipped, saying so, where it cannot be fetched.
+CADDY := $(VENV)/caddy/usr/bin/caddy
+caddy: install
+	@if [ -x $(CADDY) ] || command -v caddy >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  dir=$$(mktemp -d); \
+	  if (cd "$$dir" && apt-get download -q caddy >/dev/null 2>&1) && dpkg-deb -x "$$dir"/caddy_*.deb $(VENV)/caddy; \
+	  then echo "unpacked Debian's caddy into $(VENV)/caddy for the proxy test"; \
+	  else echo "warning: could not fetch Debian's caddy: the proxy test will be skipped" >&2; fi; \
+	  rm -rf "$$dir"; \
+	else echo "warning: no caddy and no apt-get: the proxy test will be skipped" >&2; fi
+
+test: install browser caddy
 	$(PY) -m pytest -m "not cluster"
 
 # `louzhang cluster up|status|down` on the real engines (three RabbitMQ nodes, three mongod, free ports):

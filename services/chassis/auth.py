@@ -1,6 +1,8 @@
 """Bearer tokens: the admin token, and signed (JWT) staff and system tokens.
 
-Every service verifies tokens on its own, without a network call.
+Every service verifies tokens on its own, without a network call. A staff token whose staff
+member is a named admin (`admin: true` in the directory version the service holds) verifies as
+an admin principal whose subject is that staff id; the bootstrap admin token's subject is `admin`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -27,10 +30,24 @@ ISSUER = "louzhang"
 class Principal:
     kind: Kind
     subject: str
+    # An admin who is a staff member (a named admin: their own staff token, `admin: true` in the
+    # directory); `subject` is their staff id. False for the bootstrap admin token.
+    named: bool = False
 
     @property
     def is_admin(self) -> bool:
         return self.kind == "admin"
+
+    @property
+    def staff_id(self) -> str | None:
+        """The staff member behind the token: a staff token's, or a named admin's; else None."""
+        return self.subject if self.kind == "staff" or self.named else None
+
+    @property
+    def recorded_kind(self) -> Kind:
+        """The kind written with what the caller records (`submitted_by`, `recorded_by`): a named
+        admin's records are a staff member's, and stay theirs once the flag is dropped."""
+        return "staff" if self.named else self.kind
 
 
 class InvalidToken(Exception):
@@ -53,14 +70,21 @@ class Issued:
 SIGHTINGS_REMEMBERED = 100_000
 
 
+def _nobody(staff_id: str) -> bool:
+    return False
+
+
 class Tokens:
     """Issues and verifies tokens. `revoked` (the jtis routing has revoked) is kept current by
     `chassis.revocations`; each signed token verified for the first time in this process is
-    queued in `unreported` so that routing can list it, however old it is."""
+    queued in `unreported` so that routing can list it, however old it is. `admins` says whether
+    a staff id is a named admin in the directory version the service holds now (the service sets
+    it; asked at every verification, so a dropped flag counts as soon as the version is held)."""
 
-    def __init__(self, admin_token: str, jwt_secret: str) -> None:
+    def __init__(self, admin_token: str, jwt_secret: str, admins: Callable[[str], bool] = _nobody) -> None:
         self._admin = admin_token.encode()
         self._secret = jwt_secret
+        self.admins = admins
         self.revoked: frozenset[str] = frozenset()
         self.unreported: dict[str, Issued] = {}
         self._reported: dict[str, None] = {}
@@ -116,7 +140,10 @@ class Tokens:
         if str(claims["jti"]) in self.revoked:
             raise InvalidToken("token revoked")
         self._sighted(claims)
-        return Principal(kind, str(claims["sub"]))
+        subject = str(claims["sub"])
+        if kind == "staff" and self.admins(subject):
+            return Principal("admin", subject, named=True)
+        return Principal(kind, subject)
 
     def issue_ticket(self, staff_id: str, ttl: timedelta = timedelta(minutes=1)) -> str:
         """A short-lived ticket to one staff member's inbox stream, for browsers (no headers in EventSource)."""

@@ -58,6 +58,10 @@ class DirectoryReplica:
 
         await run_forever(step, name="directory refresh", idle_s=every_s)
 
+    def is_admin(self, staff_id: str) -> bool:
+        """A named admin in the version held now (`staff[].admin`)."""
+        return self.index is not None and staff_id in self.index.admins
+
     def require(self) -> DirectoryIndex:
         if self.index is None:
             raise Unavailable("no directory received yet")

@@ -41,7 +41,7 @@ class Runtime:
         admin_token, jwt_secret = settings.require_secrets()
         self.settings = settings
         self.outbound = outbound_guard(settings)
-        self.tokens = Tokens(admin_token, jwt_secret)
+        self.tokens = Tokens(admin_token, jwt_secret, admins=self.named_admin)
         self.store = Store(settings.mongo_url, settings.mongo_db, self.name, timeout_s=settings.mongo_timeout_s)
         self.revocations = Revocations(self.store, self.tokens)
         self.budget = Budget(settings.rate_limit_per_min, self.store.col("rate_windows"))
@@ -67,6 +67,11 @@ class Runtime:
 
     def holds_directory(self) -> bool:
         return True
+
+    def named_admin(self, staff_id: str) -> bool:
+        """Whether the directory version this service holds makes `staff_id` an admin
+        (`staff[].admin`): their staff tokens then act with admin rights."""
+        return False
 
     # ---- life cycle ------------------------------------------------------
 

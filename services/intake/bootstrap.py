@@ -76,6 +76,9 @@ class Intake(Runtime):
     def holds_directory(self) -> bool:
         return self.directory.held
 
+    def named_admin(self, staff_id: str) -> bool:
+        return self.directory.is_admin(staff_id)
+
 
 async def runtime(request: Request) -> Intake:
     return request.app.state.runtime  # type: ignore[no-any-return]

@@ -57,3 +57,10 @@ class EnterpriseCopy:
         if enterprise_id is None:
             return None
         return (await self.buildings_of([enterprise_id])).get(enterprise_id)
+
+    async def find(self, enterprise_id: str) -> dict[str, Any] | None:
+        """`{"building_id", "name"}` of a known enterprise, or None."""
+        copy = await self.collection.find_one({"_id": enterprise_id}, {"building_id": 1, "enterprise.name": 1})
+        if copy is None:
+            return None
+        return {"building_id": copy["building_id"], "name": copy["enterprise"]["name"]}

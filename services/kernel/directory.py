@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.networks import validate_email
 
+from kernel.datum import WGS84, to_wgs84
 from kernel.durations import Duration
 
 REDACTED = "***"
@@ -74,6 +75,9 @@ class Staff(_Doc):
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     channels: list[Channel] = []
+    # A named admin: their staff tokens act with the admin token's rights while the version a
+    # service holds says so. Written out only when true (older readers know no such field).
+    admin: bool = Field(default=False, exclude_if=lambda value: not value)
 
     @field_validator("phone")
     @classmethod
@@ -125,10 +129,22 @@ class GridNode(_Doc):
 
 
 class Location(_Doc):
-    """WGS-84 degrees."""
+    """WGS-84 degrees. A document may give the point in GCJ-02 (what Chinese map apps show) with
+    `datum: GCJ-02`: it is converted to WGS-84 when read (`kernel.datum`), and only the WGS-84 point is
+    kept and served (`datum` is never written out)."""
 
     lat: float = Field(ge=-90, le=90)
     long: float = Field(ge=-180, le=180)
+    datum: Literal["WGS-84", "GCJ-02"] = Field(
+        default="WGS-84", exclude=True, description="the datum of lat/long as given; GCJ-02 is converted"
+    )
+
+    @model_validator(mode="after")
+    def _to_wgs84(self) -> Location:
+        if self.datum != WGS84:
+            self.lat, self.long = to_wgs84(self.lat, self.long, self.datum)
+            self.datum = "WGS-84"
+        return self
 
 
 class Building(_Doc):
@@ -199,6 +215,7 @@ class DirectoryIndex:
         self.staff = {s.id: s for s in directory.staff}
         self.buildings = {b.id: b for b in directory.buildings}
         self.services = {s.code: s for s in directory.services}
+        self.admins = frozenset(s.id for s in directory.staff if s.admin)
         self._scopes: dict[str, frozenset[str]] = {}
         self.nodes: dict[str, GridNode] = {}
         self.ancestors: dict[str, list[GridNode]] = {}

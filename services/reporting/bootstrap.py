@@ -92,6 +92,9 @@ class Reporting(Runtime):
     def holds_directory(self) -> bool:
         return self.directory.held
 
+    def named_admin(self, staff_id: str) -> bool:
+        return self.directory.is_admin(staff_id)
+
 
 async def runtime(request: Request) -> Reporting:
     return request.app.state.runtime  # type: ignore[no-any-return]

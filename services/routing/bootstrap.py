@@ -49,7 +49,11 @@ class Routing(Runtime):
         self.enterprises = Enterprises(self.store)
         self.token_registry = TokenRegistry(self.store, self.tokens)
 
+    def named_admin(self, staff_id: str) -> bool:
+        return self.directory.is_admin(staff_id)
+
     async def setup(self) -> None:
+        await self.directory.current()
         await self.workorders.ensure_indexes()
         await self.enterprises.ensure_indexes()
         await self.token_registry.ensure_indexes()
@@ -90,6 +94,7 @@ class Routing(Runtime):
         if self.settings.demo:
             self.spawn(work_demo_orders(self.workorders), "routing-demo")
         self.spawn(self.timers.run(self.workorders.fire), "routing-timers")
+        self.spawn(self.directory.follow(), "routing-directory")
 
     async def load_demo_enterprises(self) -> None:
         current = await self.directory.current()

@@ -134,7 +134,7 @@ def enterprises_import(
     batch: Annotated[int, typer.Option(min=1, max=5000, help="enterprises per request")] = 500,
 ) -> None:
     """Upsert the enterprises of a file, in batches (needs LOUZHANG_ADMIN_TOKEN). Prints every refused row
-    by its data row (1 = the first row below the header); exit code 1 when any was refused, 2 when
+    by the row Excel shows (for CSV, its line); exit code 1 when any was refused, 2 when
     routing cannot be reached."""
     import json
 

@@ -65,8 +65,13 @@ def table_rows(rows: Iterable[Sequence[object]], *, where: str, first: int = 1) 
     """Numbered non-blank rows of cell values (as text), refused past the limits.
 
     `first` is the number of the first row (1 for a sheet or a CSV file with its header on line 1)."""
+    return numbered_rows(enumerate(rows, start=first), where=where)
+
+
+def numbered_rows(rows: Iterable[tuple[int, Sequence[object]]], *, where: str) -> Iterator[tuple[int, Texts]]:
+    """`table_rows` for rows that carry their own number (a CSV record: the line it starts on)."""
     blank_since: int | None = None
-    for number, cells in enumerate(rows, start=first):
+    for number, cells in rows:
         if len(cells) > MAX_COLUMNS and cells[MAX_COLUMNS:].count(None) != len(cells) - MAX_COLUMNS:
             _wide(cells, number, where)
         texts = [cell_text(cell) for cell in cells[:MAX_COLUMNS]]

@@ -10,9 +10,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from typer.testing import CliRunner
 
+from kernel.datum import wgs84_to_gcj02
 from kernel.directory import Directory
 from ops.cli import app
 from tests.support.api import Api
@@ -154,3 +156,73 @@ def test_bad_phones_and_emails_are_refused(api: Api) -> None:
     assert r.status_code == 422, r.text
     assert [e["loc"] for e in r.json()["detail"]] == [["body", "staff", 1, "phone"], ["body", "staff", 2, "email"]]
     assert version(api) == before
+
+
+def test_shape_and_rule_problems_come_in_one_answer(api: Api, tmp_path: Path) -> None:
+    before = version(api)
+    doc = small_directory()
+    doc["staff"][1]["phone"] = "138-bad-phone"  # the shape
+    doc["buildings"][1]["heads"] = ["S07", "S99"]  # a rule
+
+    r = api.put("routing", "/v1/directory", json=doc)
+
+    assert r.status_code == 422, r.text
+    assert [(e["loc"], e["type"]) for e in r.json()["detail"]] == [
+        (["body", "staff", 1, "phone"], "value_error"),
+        (["body", "buildings", 1, "heads", 1], "unknown_staff"),
+    ]
+    assert version(api) == before
+
+    # The command line says the same, each line with its place, before it sends anything.
+    result = cli(api, "import", str(write_yaml(tmp_path / "directory.yaml", doc)))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "buildings[1].heads[1] (building B2): unknown staff id 'S99'",
+        "2 problems: nothing imported",
+    ]
+    assert version(api) == before
+
+
+def test_a_yaml_body_that_does_not_parse_names_line_and_column(api: Api) -> None:
+    before = version(api)
+    body = yaml.safe_dump(small_directory(), allow_unicode=True).replace("name: 一号楼", "name: 一号楼: 东", 1)
+
+    r = api.put("routing", "/v1/directory", content=body.encode(), headers={"Content-Type": "application/yaml"})
+
+    assert r.status_code == 422, r.text
+    [error] = r.json()["detail"]
+    line = next(i for i, text in enumerate(body.splitlines(), start=1) if "一号楼: 东" in text)
+    column = body.splitlines()[line - 1].index("楼: 东") + 2
+    assert error["loc"] == ["body"]
+    assert error["msg"] == f"invalid YAML: line {line}, column {column}: mapping values are not allowed here"
+    assert version(api) == before
+
+
+def test_a_gcj02_location_is_stored_and_served_as_wgs84(api: Api) -> None:
+    doc = small_directory()
+    wgs = doc["buildings"][0]["location"]
+    lat, long = wgs84_to_gcj02(wgs["lat"], wgs["long"])  # what 高德 shows for 一号楼
+    doc["buildings"][0]["location"] = {"lat": lat, "long": long, "datum": "GCJ-02"}
+    try:
+        r = api.put("routing", "/v1/directory", json=doc)
+        assert r.status_code == 200, r.text
+        served = api.get("routing", "/v1/directory").json()["buildings"][0]["location"]
+        assert set(served) == {"lat", "long"}
+        assert abs(served["lat"] - wgs["lat"]) < 1e-8 and abs(served["long"] - wgs["long"]) < 1e-8
+        # Open311's lat/long (WGS-84) placed by the stored point: about 14 m from it.
+        key = api.token_for("system", "datum-client")
+        form = {"service_code": "talent", "description": "测试坐标系", "api_key": key}
+        r = httpx.post(
+            f"{api.stack.url('intake')}/open311/v2/requests.json",
+            data={**form, "lat": "31.2351", "long": "121.4101"},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+
+        bad = {**doc["buildings"][0]["location"], "datum": "BD-09"}
+        doc["buildings"][0]["location"] = bad
+        r = api.put("routing", "/v1/directory", json=doc, params={"dry_run": "1"})
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "buildings", 0, "location", "datum"]
+    finally:
+        assert api.put("routing", "/v1/directory", json=small_directory()).status_code == 200

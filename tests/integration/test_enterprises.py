@@ -68,13 +68,13 @@ def test_csv_with_good_and_bad_rows(api: Api) -> None:
     t = tag()
     a, b, bad = new_uscc(), new_uscc(), bad_uscc()
     rows = [
-        f"{a},{t}甲科技有限公司,B1,,信息技术,王经理,13900000001,张三",  # 1: created
-        f"{bad},{t}乙公司,B1,,金融,,,",  # 2: the check character is wrong
-        f"{new_uscc()},{t}丙公司,B9,,金融,,,",  # 3: no such building
-        f"{a.lower()},{t}甲科技有限公司（重复）,B1,,信息技术,,,",  # 4: row 1's USCC again
-        f"{new_uscc()},,B2,,餐饮,,,",  # 5: no name
-        ",,,,,,,",  # 6: blank, skipped but counted
-        f"{b},{t}丁文化传媒有限公司,,二号楼,文化创意,李总监,13900000002,",  # 7: created, building by its name
+        f"{a},{t}甲科技有限公司,B1,,信息技术,王经理,13900000001,张三",  # line 2 (the header is line 1): created
+        f"{bad},{t}乙公司,B1,,金融,,,",  # 3: the check character is wrong
+        f"{new_uscc()},{t}丙公司,B9,,金融,,,",  # 4: no such building
+        f"{a.lower()},{t}甲科技有限公司（重复）,B1,,信息技术,,,",  # 5: line 2's USCC again
+        f"{new_uscc()},,B2,,餐饮,,,",  # 6: no name
+        ",,,,,,,",  # 7: blank, skipped but counted
+        f"{b},{t}丁文化传媒有限公司,,二号楼,文化创意,李总监,13900000002,",  # 8: created, building by its name
     ]
     text = "\n".join([HEADER, *rows]) + "\n"
 
@@ -84,16 +84,17 @@ def test_csv_with_good_and_bad_rows(api: Api) -> None:
     body = r.json()
     assert (body["created"], body["updated"]) == (2, 0)
     assert [(x["row"], x["id"]) for x in body["refused"]] == [
-        (2, bad),
-        (3, rows[2][:18]),
-        (4, a.lower()),
-        (5, rows[4][:18]),
+        (3, bad),
+        (4, rows[2][:18]),
+        (5, a.lower()),
+        (6, rows[4][:18]),
     ]
     reasons = [x["reason"] for x in body["refused"]]
-    assert reasons[0].startswith(f"uscc (统一社会信用代码): '{bad}' is not a valid 统一社会信用代码")
-    assert reasons[1] == "building_id: unknown building 'B9' (not in the current directory)"
-    assert reasons[2] == f"uscc {a} is already on row 1 of this batch"
-    assert reasons[3] == "name (企业名称): required"
+    # Each reason names the field and its column (letter and header) in the file.
+    assert reasons[0].startswith(f"uscc (column A 统一社会信用代码): '{bad}' is not a valid 统一社会信用代码")
+    assert reasons[1] == "building_id (column C 楼宇编号): unknown building 'B9' (not in the current directory)"
+    assert reasons[2] == f"uscc {a} is already on row 2 of this batch"
+    assert reasons[3] == "name (column B 企业名称): required"
 
     assert [(e["subject"], e["data"]["version"]) for e in events(api, [a, b])] == [(a, 1), (b, 1)]
     stored = api.get("routing", f"/v1/enterprises/{b}").json()
@@ -104,7 +105,7 @@ def test_csv_with_good_and_bad_rows(api: Api) -> None:
     r = put_csv(api, text, "gbk")
     assert r.status_code == 200, r.text
     assert (r.json()["created"], r.json()["updated"]) == (0, 0)
-    assert [x["row"] for x in r.json()["refused"]] == [2, 3, 4, 5]
+    assert [x["row"] for x in r.json()["refused"]] == [3, 4, 5, 6]
     assert len(events(api, [a, b])) == 2
 
     # One row changed: one update, one event with the next version.
@@ -122,7 +123,7 @@ def test_xlsx_with_good_and_bad_rows(api: Api) -> None:
     t = tag()
     a, b = new_uscc(), new_uscc()
     ids = [f"{t}-1", f"{t}-2"]
-    rows: list[list[Any]] = [
+    rows: list[list[Any]] = [  # the header on Excel's row 1, the enterprises on rows 2 to 7
         ["编号", "统一社会信用代码", "企业名称", "所在楼宇", "行业", "联系人", "联系电话", "注册资本"],
         [ids[0], a, f"{t}甲医疗科技有限公司", "B1", "医疗健康", "赵主管", 13900000011, 1000.0],
         [f"{t}-3", bad_uscc(), f"{t}乙公司", "B1", None, None, None, None],
@@ -138,14 +139,16 @@ def test_xlsx_with_good_and_bad_rows(api: Api) -> None:
     body = r.json()
     assert (body["created"], body["updated"]) == (2, 0)
     assert [(x["row"], x["id"]) for x in body["refused"]] == [
-        (2, f"{t}-3"),
-        (3, f"{t}-4"),
-        (4, f"{t}-5"),
-        (5, f"{t}-6"),
+        (3, f"{t}-3"),
+        (4, f"{t}-4"),
+        (5, f"{t}-5"),
+        (6, f"{t}-6"),
     ]
-    assert body["refused"][1]["reason"] == "building_id: unknown building '一号楼大厦' (not in the current directory)"
-    assert body["refused"][2]["reason"] == f"uscc {a} is already on row 1 of this batch"
-    assert body["refused"][3]["reason"] == "name (企业名称): required"
+    assert body["refused"][1]["reason"] == (
+        "building_id (column D 所在楼宇): unknown building '一号楼大厦' (not in the current directory)"
+    )
+    assert body["refused"][2]["reason"] == f"uscc {a} is already on row 2 of this batch"
+    assert body["refused"][3]["reason"] == "name (column C 企业名称): required"
 
     first = api.get("routing", f"/v1/enterprises/{ids[0]}").json()
     assert (first["uscc"], first["contact"]["phone"], first["industry"]) == (a, "13900000011", "医疗健康")
@@ -157,6 +160,46 @@ def test_xlsx_with_good_and_bad_rows(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert (r.json()["created"], r.json()["updated"], len(r.json()["refused"])) == (0, 0, 4)
     assert len(events(api, ids)) == 2
+
+
+def test_rows_and_columns_are_those_excel_shows_through_the_api_and_the_cli(api: Api, tmp_path: Path) -> None:
+    t = tag()
+    rows: list[list[Any]] = [
+        [f"{t}普陀区企业登记信息"],  # row 1: a title
+        [],  # row 2: blank
+        ["统一社会信用代码", "企业名称", "楼宇编号"],  # row 3: the header
+        [new_uscc(), f"{t}甲公司", "B1"],  # row 4
+        [],  # row 5: blank
+        [new_uscc(), f"{t}乙公司", "B8"],  # row 6: no such building
+    ]
+    bad = bad_uscc()
+
+    r = put_xlsx(api, rows)
+
+    assert r.status_code == 200, r.text
+    assert r.json()["created"] == 1
+    assert [(x["row"], x["id"]) for x in r.json()["refused"]] == [(6, rows[5][0])]
+
+    # A row with a bad USCC (its shape) in an unknown building (a rule): both said at once, by column.
+    r = put_xlsx(api, [*rows[:5], [bad, f"{t}丙公司", "B8"]])
+    assert r.status_code == 200, r.text
+    [refused] = r.json()["refused"]
+    assert refused["row"] == 6
+    shape, rule = refused["reason"].split("; ")
+    assert shape.startswith(f"uscc (column A 统一社会信用代码): '{bad}' is not a valid")
+    assert rule == "building_id (column C 楼宇编号): unknown building 'B8' (not in the current directory)"
+
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    path = tmp_path / "registry.xlsx"
+    workbook.save(path)
+    result = cli(api, str(path))
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines() == [
+        f"row 6 ({rows[5][0]}): building_id: unknown building 'B8' (not in the current directory)",
+        f"{path}: 0 created, 0 updated, 1 unchanged, 1 refused",
+    ]
 
 
 def test_json_items_are_refused_row_by_row_and_plans_survive_a_registry_import(api: Api) -> None:
@@ -285,15 +328,15 @@ def test_cli_import_in_batches(api: Api, tmp_path: Path) -> None:
     codes = [new_uscc() for _ in range(6)]
     bad = bad_uscc()
     rows = [
-        f"{codes[0]},{t}企业0,B1,,,,,",  # 1
-        f"{codes[1]},{t}企业1,,二号楼,,,,",  # 2
-        f"{bad},{t}坏码,B1,,,,,",  # 3
-        f"{codes[2]},{t}企业2,B1,,,,,",  # 4
-        ",,,,,,,",  # 5
-        f"{codes[3]},{t}企业3,B2,,,,,",  # 6
-        f"{codes[0]},{t}企业0again,B1,,,,,",  # 7: row 1 again, in another batch
-        f"{codes[4]},{t}企业4,B7,,,,,",  # 8
-        f"{codes[5]},{t}企业5,B2,,,,,",  # 9
+        f"{codes[0]},{t}企业0,B1,,,,,",  # line 2 (the header is line 1)
+        f"{codes[1]},{t}企业1,,二号楼,,,,",  # 3
+        f"{bad},{t}坏码,B1,,,,,",  # 4
+        f"{codes[2]},{t}企业2,B1,,,,,",  # 5
+        ",,,,,,,",  # 6
+        f"{codes[3]},{t}企业3,B2,,,,,",  # 7
+        f"{codes[0]},{t}企业0again,B1,,,,,",  # 8: line 2 again, in another batch
+        f"{codes[4]},{t}企业4,B7,,,,,",  # 9
+        f"{codes[5]},{t}企业5,B2,,,,,",  # 10
     ]
     path = tmp_path / "registry.csv"
     path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("gbk"))
@@ -302,10 +345,10 @@ def test_cli_import_in_batches(api: Api, tmp_path: Path) -> None:
 
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"row 3 ({bad}): uscc (统一社会信用代码): '{bad}' is not a valid")
+    assert lines[0].startswith(f"row 4 ({bad}): uscc (统一社会信用代码): '{bad}' is not a valid")
     assert lines[1:] == [
-        f"row 7 ({codes[0]}): uscc {codes[0]} is already on row 1 of the file",
-        f"row 8 ({codes[4]}): building_id: unknown building 'B7' (not in the current directory)",
+        f"row 8 ({codes[0]}): uscc {codes[0]} is already on row 2 of the file",
+        f"row 9 ({codes[4]}): building_id: unknown building 'B7' (not in the current directory)",
         f"{path}: 5 created, 0 updated, 0 unchanged, 3 refused",
     ]
     assert sorted(names(search(api, q=t))) == sorted(f"{t}企业{i}" for i in (0, 1, 2, 3, 5))

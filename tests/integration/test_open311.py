@@ -14,10 +14,12 @@ import httpx
 import pytest
 import requests
 import xmltodict
+from bson import ObjectId
 from georeport import GeoReport
 
 from intake.open311.mapping import DEFAULT_PUBLIC_FIELDS, REQUEST_FIELDS
 from tests.support.api import Api
+from tests.support.enterprises import put_enterprise
 from tests.support.servers import eventually, free_port
 
 FORMATS = ("json", "xml")
@@ -105,7 +107,15 @@ def test_service_definition(api: Api) -> None:
         definition = client(api.stack.url("intake"), fmt).get_service_definition("fire-safety")
         assert definition["service_code"] == "fire-safety"
         attributes = definition["attributes"] if fmt == "json" else items(definition["attributes"]["attribute"])
-        [attribute] = attributes
+        attribute, enterprise, room, contact = attributes
+        assert [a["code"] for a in attributes] == ["building_id", "enterprise_id", "room", "contact_preference"]
+        assert [str(a["order"]) for a in attributes] == ["1", "2", "3", "4"]
+        optional = (enterprise, room, contact)
+        assert [a["datatype"] for a in optional] == ["string", "string", "singlevaluelist"]
+        assert all(a["required"] in (False, "false") for a in optional)
+        assert [a["description"] for a in optional] == ["企业", "楼层/房间", "联系方式"]
+        contact_values = contact["values"] if fmt == "json" else items(contact["values"]["value"])
+        assert [v["key"] for v in contact_values] == ["phone", "sms", "email", "none"]
         assert attribute["code"] == "building_id" and attribute["datatype"] == "singlevaluelist"
         assert attribute["required"] in (True, "true") and attribute["variable"] in (True, "true")
         assert attribute["description"] == "楼宇"
@@ -429,3 +439,55 @@ def test_a_request_with_only_lat_long_goes_to_the_nearest_building_within_the_ra
     assert far.status_code == 400
     [error] = far.json()
     assert "B1 一号楼" in error["description"] and "2,780 m" in error["description"], error
+
+
+def test_the_optional_attributes_are_checked_kept_and_shown(api: Api, key: str) -> None:
+    here, elsewhere = put_enterprise(api, "B1"), put_enterprise(api, "B2")
+    form = {
+        **FORM,
+        "api_key": key,
+        "attribute[enterprise_id]": here,
+        "attribute[room]": "12F-1203",
+        "attribute[contact_preference]": "sms",
+        "phone": "13900000000",
+    }
+    r = post(api, form, "xml")
+    assert r.status_code == 201, r.text
+    assert xmltodict.parse(r.content)["service_requests"]["request"]["service_request_id"]
+    r = post(api, form)
+    assert r.status_code == 201, r.text
+    issue_id = r.json()[0]["service_request_id"]
+    issue = api.get("intake", f"/v1/issues/{issue_id}").json()
+    assert issue["enterprise_id"] == here
+    assert issue["title"] == FORM["description"][:50]
+    assert issue["description"] == (
+        f"{FORM['description']}\n\n（楼层/房间：12F-1203；企业：测试企业 {here}；联系方式：短信）"
+    )
+    stored = api.stack.database()["intake_issues"].find_one({"_id": ObjectId(issue_id)})
+    assert stored is not None
+    assert stored["open311_attributes"] == {"enterprise_id": here, "room": "12F-1203", "contact_preference": "sms"}
+    # Shown where the issue is shown: the reporter's page (and the workbench's, which shows the same text).
+    link = r.json()[0]["follow_url"]
+    eventually(
+        lambda: "楼层/房间：12F-1203" in httpx.get(link, timeout=10).text, what="the reporter's page shows the room"
+    )
+
+    db = api.stack.database()
+    before = db["intake_issues"].count_documents({})
+    refused = [
+        ({"attribute[enterprise_id]": "E-nobody"}, "attribute[enterprise_id] 'E-nobody' is not a known enterprise"),
+        (
+            {"attribute[enterprise_id]": elsewhere},
+            f"attribute[enterprise_id] '{elsewhere}' (测试企业 {elsewhere}) is in building B2, not in B1 一号楼",
+        ),
+        (
+            {"attribute[contact_preference]": "fax"},
+            "attribute[contact_preference] 'fax' is not one of phone, sms, email, none",
+        ),
+    ]
+    for fmt in FORMATS:
+        for changes, description in refused:
+            r = post(api, {**form, **changes}, fmt)
+            assert r.status_code == 400, r.text
+            assert errors(r, fmt) == [{"code": 400, "description": description}]
+    assert db["intake_issues"].count_documents({}) == before

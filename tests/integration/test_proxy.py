@@ -2,9 +2,8 @@
 internal CA on a loopback port, the upstreams pointed at the stack's ports. Each route of the Kubernetes
 Ingress reaches the service the Ingress names, with TLS; what is not routed gets 404 from the proxy.
 
-Needs a `caddy` binary (PATH, or LOUZHANG_CADDY). This machine has none installed; Debian's package can
-be unpacked without installing it (no service started):
-`apt-get download caddy && dpkg-deb -x caddy_*.deb /tmp/caddy && export LOUZHANG_CADDY=/tmp/caddy/usr/bin/caddy`.
+Needs a `caddy` binary: LOUZHANG_CADDY, the one `make caddy` unpacks into the venv (`make test` does
+that first: Debian's package, unpacked without installing it, no service started), or PATH.
 """
 
 from __future__ import annotations
@@ -13,7 +12,9 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +23,9 @@ from tests.deploy.test_compose import APPS, CADDYFILE, ingress_routes
 from tests.support.api import Api
 from tests.support.servers import eventually, free_port
 
-CADDY = os.environ.get("LOUZHANG_CADDY") or shutil.which("caddy")
-pytestmark = pytest.mark.skipif(not CADDY, reason="no caddy binary (see this module's docstring)")
+UNPACKED = Path(sys.prefix) / "caddy" / "usr" / "bin" / "caddy"
+CADDY = os.environ.get("LOUZHANG_CADDY") or (str(UNPACKED) if UNPACKED.exists() else None) or shutil.which("caddy")
+pytestmark = pytest.mark.skipif(not CADDY, reason="no caddy binary: `make caddy` (see this module's docstring)")
 
 
 @pytest.fixture(scope="module")

@@ -61,10 +61,15 @@ def directory_sheets(doc: dict[str, Any], *, chinese: bool = True) -> dict[str, 
             calendar,
         ]
 
+    def admin(s: dict[str, Any]) -> Any:
+        if not s.get("admin"):
+            return None  # blank: not an admin
+        return "是" if chinese else True
+
     if chinese:
         headers = {
             "角色": ["代码", "名称"],
-            "人员": ["编号", "姓名", "电话", "邮箱"],
+            "人员": ["编号", "姓名", "电话", "邮箱", "管理员"],
             "网格": ["编号", "名称", "上级", "负责人"],
             "楼宇": ["编号", "名称", "网格", "楼长", "地址", "纬度", "经度", "备注"],
             "服务": ["代码", "名称", "分组", "角色", "部门", "紧急", "签收时限", "办结时限", "日历"],
@@ -72,14 +77,14 @@ def directory_sheets(doc: dict[str, Any], *, chinese: bool = True) -> dict[str, 
     else:
         headers = {
             "roles": ["code", "name"],
-            "staff": ["id", "name", "phone", "email"],
+            "staff": ["id", "name", "phone", "email", "admin"],
             "grid": ["id", "name", "parent", "heads"],
             "buildings": ["id", "name", "grid_node", "heads", "address", "lat", "long", "note"],
             "services": ["code", "name", "group", "role", "department", "urgent", "acknowledge", "resolve", "calendar"],
         }
     bodies: list[Rows] = [
         [[r["code"], r["name"]] for r in roles],
-        [[s["id"], s["name"], s.get("phone"), s.get("email")] for s in doc.get("staff", [])],
+        [[s["id"], s["name"], s.get("phone"), s.get("email"), admin(s)] for s in doc.get("staff", [])],
         grid,
         [building(b) for b in doc.get("buildings", [])],
         [service(s) for s in doc.get("services", [])],

@@ -252,7 +252,7 @@ class Issues:
             id=issue_id,
             **fields,
             created_at=created,
-            submitted_by=Submitter(kind=who.kind, subject=who.subject),
+            submitted_by=Submitter(kind=who.recorded_kind, subject=who.subject),
             directory_version=version,
         )
         event = new_event("issue.submitted", source="intake", subject=issue_id, data=submitted)
@@ -261,7 +261,7 @@ class Issues:
             **fields,
             "status": "received",
             "created_at": created,
-            "submitted_by": {"kind": who.kind, "subject": who.subject},
+            "submitted_by": {"kind": who.recorded_kind, "subject": who.subject},
             "assignees": [],
             "escalation_level": 0,
             "reopened": 0,

@@ -1,7 +1,8 @@
 """GeoReport v2 <-> Louzhang issues. Pure: no I/O, no FastAPI.
 
 - the directory's services as GeoReport services and service definitions (the
-  building is the required `building_id` attribute of every service);
+  building is the required `building_id` attribute of every service; the enterprise, the room and
+  the contact preference are optional attributes);
 - an issue document as a GeoReport service request, with no personal data;
 - a POSTed form as an `IssueCreate`, or a `FormError` naming every bad parameter;
 - the query of `GET requests` as a MongoDB filter.
@@ -30,6 +31,13 @@ Doc = dict[str, Any]
 
 SOURCE = "open311"
 BUILDING_ATTRIBUTE = "building_id"
+ENTERPRISE_ATTRIBUTE = "enterprise_id"
+ROOM_ATTRIBUTE = "room"
+CONTACT_ATTRIBUTE = "contact_preference"
+ATTRIBUTES = (BUILDING_ATTRIBUTE, ENTERPRISE_ATTRIBUTE, ROOM_ATTRIBUTE, CONTACT_ATTRIBUTE)
+# The contact preference's keys, and how the issue says them.
+CONTACT_PREFERENCES = {"phone": "电话", "sms": "短信", "email": "邮件", "none": "无需联系"}
+ROOM_LENGTH = 100
 TITLE_LENGTH = 50
 DESCRIPTION_LENGTH = 4000
 MAX_REQUESTS = 1000
@@ -108,6 +116,9 @@ def service_entry(service: Service) -> Doc:
 
 
 def service_definition(service: Service, index: DirectoryIndex) -> Doc:
+    """GeoReport's attributes of a service: the building (required), then the enterprise, the floor
+    and room, and how the reporter wishes to be contacted (optional). String attributes carry no
+    `values` (the spec's list is for the list types)."""
     return {
         "service_code": service.code,
         "attributes": [
@@ -120,7 +131,35 @@ def service_definition(service: Service, index: DirectoryIndex) -> Doc:
                 "order": 1,
                 "description": "楼宇",
                 "values": [{"key": b.id, "name": b.name} for b in index.directory.buildings],
-            }
+            },
+            {
+                "variable": True,
+                "code": ENTERPRISE_ATTRIBUTE,
+                "datatype": "string",
+                "required": False,
+                "datatype_description": "企业编号：该楼宇内企业的编号（企业档案中的 id），不涉及企业可不填",
+                "order": 2,
+                "description": "企业",
+            },
+            {
+                "variable": True,
+                "code": ROOM_ATTRIBUTE,
+                "datatype": "string",
+                "required": False,
+                "datatype_description": f"楼层及房间，如 12F-1203（至多 {ROOM_LENGTH} 字）",
+                "order": 3,
+                "description": "楼层/房间",
+            },
+            {
+                "variable": True,
+                "code": CONTACT_ATTRIBUTE,
+                "datatype": "singlevaluelist",
+                "required": False,
+                "datatype_description": "希望的联系方式：取 values 中的 key；电话、短信需填 phone，邮件需填 email",
+                "order": 4,
+                "description": "联系方式",
+                "values": [{"key": key, "name": name} for key, name in CONTACT_PREFERENCES.items()],
+            },
         ],
     }
 
@@ -129,7 +168,7 @@ def service_definition(service: Service, index: DirectoryIndex) -> Doc:
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When this endpoint last changed in a way a client may care about (the spec's `changeset`).
-CHANGESET = "2026-12-04T00:00:00Z"
+CHANGESET = "2026-12-07T00:00:00Z"  # the optional attributes
 KEY_SERVICE = "api_key: a system token, issued by the administrator (POST /v1/tokens on routing)"
 
 
@@ -263,10 +302,98 @@ class Submission:
     issue: IssueCreate
     lat: float | None = None
     long: float | None = None
+    attributes: Doc = field(default_factory=dict)  # the optional attributes given (enterprise_id, room, …)
 
     @property
     def location(self) -> Doc | None:
         return None if self.lat is None or self.long is None else {"lat": self.lat, "long": self.long}
+
+    def extra(self) -> Doc | None:
+        """What the issue keeps besides its fields: `open311` (lat/long), `open311_attributes`."""
+        kept: Doc = {}
+        if self.location is not None:
+            kept["open311"] = self.location
+        if self.attributes:
+            kept["open311_attributes"] = dict(self.attributes)
+        return kept or None
+
+
+@dataclass(frozen=True)
+class EnterpriseRef:
+    """What intake holds of an enterprise a form names: its building and name."""
+
+    building_id: str
+    name: str
+
+
+def enterprise_named(form: Mapping[str, str]) -> str | None:
+    """The enterprise id of `attribute[enterprise_id]`, for the route to look up before `form_to_issue`."""
+    return _value(form, f"attribute[{ENTERPRISE_ATTRIBUTE}]")
+
+
+def details_line(room: str | None, enterprise: str | None, contact: str | None) -> str:
+    """The attributes as the issue's description shows them to the staff and the reporter:
+    `（楼层/房间：12F-1203；企业：示例科技有限公司；联系方式：短信）`, or "" when none is given."""
+    parts = [
+        f"{label}：{value}"
+        for label, value in (
+            ("楼层/房间", room),
+            ("企业", enterprise),
+            ("联系方式", CONTACT_PREFERENCES.get(contact or "")),
+        )
+        if value
+    ]
+    return f"（{'；'.join(parts)}）" if parts else ""
+
+
+_ATTRIBUTE = re.compile(r"attribute\[(.*)\]")
+
+
+def _attributes(
+    form: Mapping[str, str],
+    index: DirectoryIndex,
+    building_id: str | None,
+    enterprises: Mapping[str, EnterpriseRef],
+    errors: list[str],
+) -> tuple[Doc, str | None]:
+    """The optional attributes of a form (blank ones left out) and the enterprise's name; every
+    problem added to `errors`."""
+    for name in form:
+        matched = _ATTRIBUTE.fullmatch(name)
+        if matched and matched.group(1) not in ATTRIBUTES:
+            errors.append(f"{name} is not an attribute of the services here: use {', '.join(ATTRIBUTES)}")
+    given: Doc = {}
+    enterprise_name = None
+    enterprise_id = enterprise_named(form)
+    if enterprise_id is not None:
+        found = enterprises.get(enterprise_id)
+        if found is None:
+            errors.append(f"attribute[{ENTERPRISE_ATTRIBUTE}] {enterprise_id!r} is not a known enterprise")
+        elif building_id is not None and found.building_id != building_id:
+            building = index.buildings.get(building_id)
+            errors.append(
+                f"attribute[{ENTERPRISE_ATTRIBUTE}] {enterprise_id!r} ({found.name}) is in building "
+                f"{found.building_id}, not in {building_id}{f' {building.name}' if building else ''}"
+            )
+        else:
+            given[ENTERPRISE_ATTRIBUTE], enterprise_name = enterprise_id, found.name
+    room = _value(form, f"attribute[{ROOM_ATTRIBUTE}]")
+    if room is not None:
+        if len(room) > ROOM_LENGTH:
+            errors.append(f"attribute[{ROOM_ATTRIBUTE}] is {len(room)} characters long; at most {ROOM_LENGTH}")
+        else:
+            given[ROOM_ATTRIBUTE] = room
+    contact = _value(form, f"attribute[{CONTACT_ATTRIBUTE}]")
+    if contact is not None:
+        if contact not in CONTACT_PREFERENCES:
+            errors.append(f"attribute[{CONTACT_ATTRIBUTE}] {contact!r} is not one of {', '.join(CONTACT_PREFERENCES)}")
+        elif contact in ("phone", "sms") and _value(form, "phone") is None:
+            errors.append(f"attribute[{CONTACT_ATTRIBUTE}] {contact} needs a phone: give phone")
+        elif contact == "email" and _value(form, "email") is None:
+            errors.append(f"attribute[{CONTACT_ATTRIBUTE}] email needs an address: give email")
+        else:
+            given[CONTACT_ATTRIBUTE] = contact
+    return given, enterprise_name
 
 
 def parse_form_body(body: bytes, content_type: str | None) -> dict[str, str]:
@@ -403,9 +530,19 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return "media_url" if loc[:1] == ("media_urls",) else ".".join(str(p) for p in loc)
 
 
-def form_to_issue(form: Mapping[str, str], index: DirectoryIndex, radius_m: float | None = None) -> Submission:
+def form_to_issue(
+    form: Mapping[str, str],
+    index: DirectoryIndex,
+    radius_m: float | None = None,
+    enterprises: Mapping[str, EnterpriseRef] | None = None,
+) -> Submission:
     """The issue a GeoReport POST describes, or a `FormError` naming every bad parameter.
-    `api_key` is the caller's business and not looked at here."""
+    `api_key` is the caller's business and not looked at here. `enterprises`: what intake holds of
+    the enterprise `attribute[enterprise_id]` names (`enterprise_named`), by id.
+
+    The optional attributes are kept with the issue (`Submission.attributes`); the enterprise is the
+    issue's `enterprise_id`, and a line at the end of the description (`details_line`) shows them
+    wherever the issue is shown."""
     errors: list[str] = []
     service_code = _value(form, "service_code")
     if service_code is None:
@@ -414,11 +551,15 @@ def form_to_issue(form: Mapping[str, str], index: DirectoryIndex, radius_m: floa
         errors.append(f"service_code {service_code!r} is not a known service")
     building_id, problems = _building(form, index, radius_m)
     errors += problems
+    attributes, enterprise_name = _attributes(form, index, building_id, enterprises or {}, errors)
+    details = details_line(attributes.get(ROOM_ATTRIBUTE), enterprise_name, attributes.get(CONTACT_ATTRIBUTE))
+    room_for = DESCRIPTION_LENGTH - (len(details) + 2 if details else 0)  # "\n\n" + the line
     description = form.get("description") or ""
     if not description.strip():
         errors.append("description is required")
-    elif len(description) > DESCRIPTION_LENGTH:
-        errors.append(f"description is {len(description)} characters long; at most {DESCRIPTION_LENGTH} are taken")
+    elif len(description) > room_for:
+        why = " with these attributes" if details else ""
+        errors.append(f"description is {len(description)} characters long; at most {room_for} are taken{why}")
     email = _value(form, "email")
     if email is not None and "@" not in email:
         errors.append(f"email {email!r} is not an email address")
@@ -437,12 +578,14 @@ def form_to_issue(form: Mapping[str, str], index: DirectoryIndex, radius_m: floa
     media_url = _value(form, "media_url")
     issue = None
     try:
+        text = description[:room_for]
         issue = IssueCreate(
             building_id=building_id or "-",
             service_code=service_code or "-",
             title=title_of(description) or "-",
-            description=description[:DESCRIPTION_LENGTH] or "-",
+            description=(f"{text.rstrip()}\n\n{details}" if details and text.strip() else text) or "-",
             reporter=reporter,
+            enterprise_id=attributes.get(ENTERPRISE_ATTRIBUTE),
             source=SOURCE,
             media_urls=[media_url] if media_url else [],
         )
@@ -453,7 +596,7 @@ def form_to_issue(form: Mapping[str, str], index: DirectoryIndex, radius_m: floa
     if errors:
         raise FormError(*errors)
     assert issue is not None
-    return Submission(issue=issue, lat=lat, long=long)
+    return Submission(issue=issue, lat=lat, long=long, attributes=attributes)
 
 
 # ---- GET requests: query -> filter -------------------------------------------------

@@ -173,7 +173,7 @@ async def service_list(fmt: str, request: Request, intake: Runtime) -> Response:
 
 @router.get(
     "/services/{service_code}.{fmt}",
-    summary="GeoReport: a service definition (its building attribute)",
+    summary="GeoReport: a service definition (building, enterprise, room, contact preference)",
     openapi_extra=_documents(JURISDICTION),
 )
 async def service_definition(service_code: str, fmt: str, request: Request, intake: Runtime) -> Response:
@@ -196,9 +196,12 @@ async def post_request(fmt: str, request: Request, intake: Runtime) -> Response:
     api_key = form.get("api_key") or request.query_params.get("api_key")
     who = service.principal_of(intake.tokens, api_key, service.SUBMITTERS)
     index = intake.directory.require()
-    submission = mapping.form_to_issue(form, index, intake.settings.open311_radius_m)
-    extra = {"open311": submission.location} if submission.location is not None else None
-    doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=extra)
+    named = mapping.enterprise_named(form)
+    enterprises: dict[str, mapping.EnterpriseRef] = {}
+    if named is not None and (held := await intake.enterprises.find(named)) is not None:
+        enterprises[named] = mapping.EnterpriseRef(held["building_id"], held["name"])
+    submission = mapping.form_to_issue(form, index, intake.settings.open311_radius_m, enterprises)
+    doc = await intake.issues.submit(who, submission.issue, index, intake.directory.version, extra=submission.extra())
     link = follow_url(intake.settings.public_url, intake.tokens, str(doc["_id"]))
     return _reply(f, "service_requests", [mapping.created_entry(doc, link)], status=201)
 

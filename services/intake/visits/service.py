@@ -234,7 +234,7 @@ class Visits:
             )
             issue_docs.append(doc)
             events.append(event)
-        recorded_by = Submitter(kind=who.kind, subject=who.subject)
+        recorded_by = Submitter(kind=who.recorded_kind, subject=who.subject)
         created = to_ms(utcnow())
         visit: Doc = {
             "_id": visit_id,

@@ -42,13 +42,16 @@ class InboxPage(BaseModel):
 
 
 def _staff_of(who: Principal, staff_id: str | None, notify: Notify) -> str:
-    """Whose inbox: a staff token's own; an admin names it. A `staff_id` that names nobody
-    in the directory is a 404 (not an empty inbox or a stream that never says anything)."""
+    """Whose inbox: a staff token's own; an admin names it (a named admin's own without one). A
+    `staff_id` that names nobody in the directory is a 404 (not an empty inbox or a stream that
+    never says anything)."""
     if staff_id is not None and staff_id not in notify.directory.require().staff:
         raise HTTPException(404, f"no staff member {staff_id!r}")
     if who.kind == "staff":
         if staff_id not in (None, who.subject):
             raise HTTPException(403, "staff tokens read their own inbox only")
+        return who.subject
+    if staff_id is None and who.named:
         return who.subject
     if staff_id is None:
         raise RequestValidationError(

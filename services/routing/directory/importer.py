@@ -14,11 +14,10 @@ import yaml
 from pydantic import ValidationError
 
 from kernel.directory import INPUT, REDACTED, Directory
-from routing.directory.service import parse_document
 from routing.directory.spreadsheet import SheetDocument, read_workbook
 from routing.directory.validation import Problem, problems, problems_despite_shape
+from routing.documents import SUFFIXES, parse_document
 
-SUFFIXES = {".yaml": "application/yaml", ".yml": "application/yaml", ".json": "application/json"}
 _ITEMS = {
     "roles": ("role", "code"),
     "staff": ("staff", "id"),

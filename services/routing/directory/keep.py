@@ -63,8 +63,9 @@ def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]
     Added and removed: staff, buildings, grid nodes and services, each `{"kind", "id", "name"}`.
     Moved: a building whose grid node changed (`"field": "grid_node"`), a grid node whose parent
     changed (`"field": "parent"`), and a staff member whose posts changed (`"field": "posts"`: the
-    grid nodes they head, the buildings they head or serve in a role, see `posts()`), each with
-    `"from"` and `"to"`. Renames and contact changes are not moves.
+    grid nodes they head, the buildings they head or serve in a role, see `posts()`) or whose admin
+    flag changed (`"field": "admin"`), each with `"from"` and `"to"`. Renames and contact changes
+    are not moves.
     """
     added: list[Change] = []
     removed: list[Change] = []
@@ -86,11 +87,12 @@ def changes(current: Directory | None, new: Directory) -> dict[str, list[Change]
         if before != after:
             moved.append({"kind": kind, "id": ident, "name": name, "field": field, "from": before, "to": after})
 
-    old_staff = {s.id for s in old.staff}
+    old_staff = {s.id: s for s in old.staff}
     old_posts, new_posts = posts(old), posts(new)
     for member in new.staff:
         if member.id in old_staff:
             move("staff", member.id, member.name, "posts", old_posts.get(member.id, []), new_posts.get(member.id, []))
+            move("staff", member.id, member.name, "admin", old_staff[member.id].admin, member.admin)
     old_parents, new_parents = _parents(old), _parents(new)
     for node, _ in new.nodes():
         if node.id in old_parents:

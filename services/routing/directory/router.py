@@ -10,10 +10,12 @@ from chassis.auth import Admin
 from kernel.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
 from routing.directory.keep import changes, keep_channels
-from routing.directory.service import MEDIA_TYPES, counts, parse_document
-from routing.directory.validation import channel_url_problems, problems
+from routing.directory.service import ANY_VERSION, DirectoryMoved, counts
+from routing.directory.validation import channel_url_problems, problems, problems_despite_shape
+from routing.documents import MEDIA_TYPES, DocumentError, parse_document
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
+MERGE_ATTEMPTS = 3
 
 
 class DirectoryPut(BaseModel):
@@ -52,7 +54,7 @@ class DirectoryDryRun(BaseModel):
 )
 async def put_directory(
     request: Request,
-    _: Admin,
+    who: Admin,
     routing: Annotated[Routing, Depends(runtime)],
     content_type: Annotated[str, Header()] = "application/json",
     channels: Annotated[
@@ -66,30 +68,37 @@ async def put_directory(
         raise HTTPException(415, f"send the directory as application/json or application/yaml, not {media}")
     try:
         raw = parse_document(await request.body(), media)
-    except ValueError as exc:
+    except DocumentError as exc:
         raise RequestValidationError([{"loc": ["body"], "msg": str(exc), "type": "value_error"}]) from exc
     try:
         doc = Directory.model_validate(raw, context=INPUT)
     except ValidationError as exc:
+        # One answer holds every problem: the shape's, and the rules' on what can be read.
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise RequestValidationError(errors) from exc
-    current = await routing.directory.current()
-    before = None if current is None else current[1].directory
-    kept: list[str] = []
-    if channels == "keep":
-        doc, kept = keep_channels(before, doc)
-    found = problems(doc) + await channel_url_problems(doc, routing.outbound)
-    if found:
-        raise RequestValidationError(found)
-    if dry_run:
-        return DirectoryDryRun(
-            version=None if current is None else current[0],
-            counts=counts(doc),
-            channels_kept=len(kept),
-            changes=DirectoryChanges(**changes(before, doc)),
-        )
-    version = await routing.directory.put(doc)
-    return DirectoryPut(version=version, counts=counts(doc), channels_kept=len(kept))
+        raise RequestValidationError(errors + problems_despite_shape(raw, errors)) from exc
+    # A merge (channels=keep) is stored only over the version it read; if another import landed in
+    # between, it is merged again with that one.
+    for _ in range(MERGE_ATTEMPTS):
+        current = await routing.directory.current()
+        before = None if current is None else current[1].directory
+        merged, kept = keep_channels(before, doc) if channels == "keep" else (doc, [])
+        found = problems(merged) + await channel_url_problems(merged, routing.outbound)
+        if found:
+            raise RequestValidationError(found)
+        if dry_run:
+            return DirectoryDryRun(
+                version=None if current is None else current[0],
+                counts=counts(merged),
+                channels_kept=len(kept),
+                changes=DirectoryChanges(**changes(before, merged)),
+            )
+        after = (None if current is None else current[0]) if channels == "keep" else ANY_VERSION
+        try:
+            version = await routing.directory.put(merged, author=who.subject, after=after)
+        except DirectoryMoved:
+            continue
+        return DirectoryPut(version=version, counts=counts(merged), channels_kept=len(kept))
+    raise HTTPException(409, "the directory kept changing while this import was merged with it; send it again")
 
 
 @router.get("", summary="The current directory, channel secrets redacted")

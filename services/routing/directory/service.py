@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pymongo import DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
+from chassis.loops import run_forever
 from chassis.store import Store
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
@@ -45,29 +45,71 @@ def directory_events(version: int, doc: Directory) -> list[Event]:
     ]
 
 
+class DirectoryMoved(Exception):
+    """Another version was stored after the one a document was merged with (`put(after=...)`)."""
+
+
+ANY_VERSION = -1
+
+
 class DirectoryVersions:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.versions = store.col("directory_versions")
         self.counters = store.col("counters")
         self._cached: tuple[int, DirectoryIndex] | None = None
+        # The newest version this replica has seen (stored, or read back): what token checks use.
+        self.held: tuple[int, DirectoryIndex] | None = None
 
-    async def put(self, doc: Directory) -> int:
-        """Store `doc` as the next version and queue its events, in one transaction."""
+    def _hold(self, version: int, index: DirectoryIndex) -> None:
+        if self.held is None or version > self.held[0]:
+            self.held = (version, index)
+
+    def is_admin(self, staff_id: str) -> bool:
+        """A named admin in the newest version held (`staff[].admin`)."""
+        return self.held is not None and staff_id in self.held[1].admins
+
+    async def follow(self, every_s: float = 1.0) -> None:
+        """Hold the versions another routing replica stored."""
+
+        async def step() -> int:
+            await self.current()
+            return 0
+
+        await run_forever(step, name="directory versions", idle_s=every_s)
+
+    async def put(self, doc: Directory, author: str | None = None, *, after: int | None = ANY_VERSION) -> int:
+        """Store `doc` as the next version and queue its events, in one transaction. `author` is
+        who sent it (a named admin's staff id, `admin`), kept with the version. With `after` (the
+        version `doc` was merged with, None for none), raises DirectoryMoved when another version
+        was stored since: a merge never overwrites what it did not read."""
+        expected: dict[str, object] = {}
+        if after != ANY_VERSION:
+            expected = {"seq": after if after is not None else {"$exists": False}}
 
         async def work(session: AsyncClientSession) -> int:
-            counter = await self.counters.find_one_and_update(
-                {"_id": "directory"}, {"$inc": {"seq": 1}}, upsert=True, return_document=True, session=session
-            )
+            try:
+                counter = await self.counters.find_one_and_update(
+                    {"_id": "directory", **expected},
+                    {"$inc": {"seq": 1}},
+                    upsert=True,
+                    return_document=True,
+                    session=session,
+                )
+            except DuplicateKeyError as exc:  # the counter is past `after`: the upsert found no match
+                raise DirectoryMoved(f"version {after} is no longer the current one") from exc
             assert counter is not None
             version = int(counter["seq"])
             await self.versions.insert_one(
-                {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow()}, session=session
+                {"_id": version, "document": doc.model_dump(mode="json"), "created_at": utcnow(), "author": author},
+                session=session,
             )
             await self.store.add_to_outbox(directory_events(version, doc), session)
             return version
 
-        return await self.store.transaction(work)
+        version: int = await self.store.transaction(work)
+        self._hold(version, DirectoryIndex(doc))
+        return version
 
     async def latest_version(self) -> int | None:
         doc = await self.versions.find_one({}, {"_id": 1}, sort=[("_id", DESCENDING)])
@@ -88,7 +130,10 @@ class DirectoryVersions:
         if version is None:
             return None
         index = await self.load(version)
-        return None if index is None else (version, index)
+        if index is None:
+            return None
+        self._hold(version, index)
+        return version, index
 
     async def announce(self) -> None:
         """Queue the current version's events again (at start), for services that missed them."""
@@ -102,24 +147,6 @@ class DirectoryVersions:
             await self.store.add_to_outbox(events, session)
 
         await self.store.transaction(work)
-
-
-YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
-MEDIA_TYPES = ("application/json", *YAML_TYPES)
-
-
-def parse_document(raw: bytes, media: str) -> Any:
-    """The body (of one of MEDIA_TYPES) as data; raises ValueError naming the problem."""
-    if media in YAML_TYPES:
-        try:
-            return yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ValueError(f"invalid YAML: {exc}") from exc
-
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"invalid JSON: {exc}") from exc
 
 
 def demo_directory() -> Directory:

@@ -6,12 +6,15 @@ the header row first (English or Chinese headers), one row per item:
 | sheet | columns |
 |---|---|
 | roles / 角色 | code 代码, name 名称 |
-| staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱 |
+| staff / 人员 | id 编号, name 姓名, phone 电话, email 邮箱, admin 管理员 (是/否; empty: no) |
 | grid / 网格 | id 编号, name 名称, parent 上级 (empty for the one root), heads 负责人 |
 | buildings / 楼宇 | id 编号, name 名称, grid_node 网格, heads 楼长, address 地址, lat 纬度, long 经度, |
 |  | note 备注, then one column per role (lat and long: WGS-84 degrees) |
 | services / 服务 | code 代码, name 名称, group 分组, role 角色, department 部门, urgent 紧急, acknowledge 签收时限, |
 |  | resolve 办结时限, calendar 日历 |
+
+Buildings may also have a datum 坐标系 column: lat and long are then in the datum it names, WGS-84
+when blank, or GCJ-02 (what Chinese map apps show: `datum`), converted by the model.
 
 Contact channels carry secrets and are not read from spreadsheets. A workbook that cannot be read as
 such (a sheet or a required column missing, an unknown column) raises `WorkbookError`; problems of
@@ -40,6 +43,19 @@ _SEPARATORS = re.compile(r"[,，;；、\s]+")
 _TRUE = {"是", "true", "1", "yes", "y", "√", "✓"}
 _FALSE = {"否", "false", "0", "no", "n", "×"}
 _CALENDARS = {"natural": "natural", "自然日": "natural", "working": "working", "工作日": "working"}
+# 坐标系: how a keeper may name the datum of 纬度/经度 (case, spaces, "-" and a trailing 坐标(系)
+# ignored). The map apps that show GCJ-02 are named for it; anything else is left for validation
+# to refuse.
+_DATUMS = {
+    "wgs84": "WGS-84",
+    "gps": "WGS-84",
+    "gcj02": "GCJ-02",
+    "火星": "GCJ-02",
+    "国测局": "GCJ-02",
+    "高德": "GCJ-02",
+    "腾讯": "GCJ-02",
+}
+_LOCATION = ("lat", "long", "datum")  # building columns that land in its `location`
 
 
 class WorkbookError(ValueError):
@@ -78,6 +94,7 @@ STAFF = SheetSpec(
         Column("name", ("姓名", "名称"), True),
         Column("phone", ("电话", "手机")),
         Column("email", ("邮箱", "电子邮箱")),
+        Column("admin", ("管理员",)),
     ),
 )
 GRID = SheetSpec(
@@ -101,6 +118,7 @@ BUILDINGS = SheetSpec(
         Column("address", ("地址",)),
         Column("lat", ("纬度",)),
         Column("long", ("经度",)),
+        Column("datum", ("坐标系",)),
         Column("note", ("备注",)),
     ),
     role_columns=True,
@@ -178,6 +196,12 @@ class SheetDocument:
 def split_ids(text: str | None) -> list[str]:
     """Several ids in one cell, separated by commas, semicolons, 、 or spaces (half or full width)."""
     return [part for part in _SEPARATORS.split(text or "") if part]
+
+
+def datum(text: str) -> str:
+    """WGS-84 or GCJ-02 from a 坐标系 cell (`GCJ02`, `gcj-02`, `高德`, ...); other text as given."""
+    key = "".join(text.split()).replace("-", "").replace("_", "").casefold()
+    return _DATUMS.get(key.removesuffix("坐标系").removesuffix("坐标"), text)
 
 
 def flag(text: str) -> bool | str:
@@ -316,6 +340,8 @@ class _Builder:
         for name, label in table.columns.items():
             if name in table.role_headers:
                 self.columns[(*at, "team", self.role(name))] = label
+            elif key == "buildings" and name in _LOCATION:
+                self.columns[(*at, "location", name)] = label
             elif key == "services" and name in ("acknowledge", "resolve", "calendar"):
                 self.columns[(*at, "sla", name)] = label
             else:
@@ -334,7 +360,13 @@ class _Builder:
         return self.role_names.get(text, text)
 
     def _staff(self) -> list[dict[str, Any]]:
-        return self._items("staff", lambda row: _pick(row.values, "id", "name", "phone", "email"))
+        def make(row: Row) -> dict[str, Any]:
+            member = _pick(row.values, "id", "name", "phone", "email")
+            if "admin" in row.values:
+                member["admin"] = flag(row.values["admin"])
+            return member
+
+        return self._items("staff", make)
 
     def _buildings(self) -> list[dict[str, Any]]:
         table = self.tables["buildings"]
@@ -347,8 +379,10 @@ class _Builder:
 
         def make(row: Row) -> dict[str, Any]:
             building = _pick(row.values, "id", "name", "grid_node", "address", "note")
-            if "lat" in row.values or "long" in row.values:  # the model names a bad or half location
+            if any(name in row.values for name in _LOCATION):  # the model names a bad or half location
                 building["location"] = _pick(row.values, "lat", "long")
+                if "datum" in row.values:
+                    building["location"]["datum"] = datum(row.values["datum"])
             building["heads"] = split_ids(row.values.get("heads"))
             building["team"] = {self.role(header): staff for header, staff in row.roles.items()}
             return building

@@ -16,11 +16,13 @@ header, Chinese or English:
 | id | 编号, 企业编号, id: optional; routing uses the USCC when there is none |
 
 Other columns (the export has many: 法定代表人, 注册资本, …) are ignored. A header may carry a
-trailing `*`; case and spaces do not matter.
+trailing `*`; case and spaces do not matter. Rows above the header that name none of these columns
+(a title such as 普陀区企业登记信息, a date) are skipped, up to `MAX_TITLE_ROWS` of them.
 
-Rows are numbered from the header down: **row 1 is the first row below the header** (in a sheet
-whose header is on line 1, data row n is sheet row n + 1). Blank rows are skipped but still counted,
-so the numbers match what the user sees. These are the `row` numbers of the upload's report.
+Rows keep **the number the user sees**: in a workbook the row number Excel shows (the header is
+usually row 1, its first data row row 2); in a CSV file the line number, the first line being line 1
+(a quoted cell spanning lines puts its record at the line where it starts). Blank rows are skipped
+but counted. These are the `row` numbers of the upload's report.
 
 Each row becomes an item in the shape of `PUT /v1/enterprises`' JSON items. A blank required cell
 leaves its field out (the report then says it is required). A blank cell of an optional column gives
@@ -34,18 +36,20 @@ numbered from 1.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
+from openpyxl.utils import get_column_letter
 
-from routing.sheets import SheetError, open_workbook, table_rows, worksheet_rows
+from routing.documents import SUFFIXES, DocumentError, parse_document
+from routing.sheets import SheetError, numbered_rows, open_workbook, worksheet_rows
 
 XLSX_MAGIC = b"PK\x03\x04"
+MAX_TITLE_ROWS = 10
 
 
 class RegistryError(ValueError):
@@ -79,8 +83,11 @@ _LOOKUP = {_key: c.field for c in COLUMNS for _key in (c.field.casefold(), *(h.c
 
 @dataclass(frozen=True)
 class RegistryRow:
-    row: int  # 1 = the first row below the header
+    row: int  # as the user sees it: Excel's row number, or a CSV file's line number
     item: dict[str, Any]
+    # The file's columns by the item field they fill, for messages: {"building_id": "D 所在楼宇", ...}
+    # (contact's fields as contact_name, contact_phone). The same for every row of a file; empty for JSON.
+    columns: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
 
 
 def building_names(buildings: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -95,7 +102,12 @@ def _normal(header: str) -> str:
     return "".join(header.replace("\ufeff", "").split()).rstrip("*＊").casefold()
 
 
-def _header(cells: Sequence[str | None]) -> dict[str, int]:
+def _known(cells: Sequence[str | None]) -> bool:
+    """Whether a row names any of the columns read (else it is a title above the header)."""
+    return any(text is not None and _normal(text) in _LOOKUP for text in cells)
+
+
+def _header(cells: Sequence[str | None], number: int) -> dict[str, int]:
     """Field → column index; raises RegistryError for a repeated or a missing required column."""
     columns: dict[str, int] = {}
     for i, text in enumerate(cells):
@@ -112,8 +124,16 @@ def _header(cells: Sequence[str | None]) -> dict[str, int]:
         missing.append(f"{BY_FIELD['building_id'].label} (or {BY_FIELD['building'].label})")
     if missing:
         have = "、".join(t for t in cells if t) or "nothing"
-        raise RegistryError(f"missing column {', '.join(missing)}; the header has: {have}")
+        raise RegistryError(f"missing column {', '.join(missing)}; the header (row {number}) has: {have}")
     return columns
+
+
+def _places(columns: Mapping[str, int], header: Sequence[str | None]) -> dict[str, str]:
+    """Item field → "D 所在楼宇": the column's letter and its header as the file spells it."""
+    places = {f: f"{get_column_letter(i + 1)} {(header[i] or '').strip()}" for f, i in columns.items()}
+    if "building_id" not in places and "building" in places:
+        places["building_id"] = places["building"]  # the name, turned into the id
+    return places
 
 
 def _item(
@@ -150,30 +170,33 @@ def _item(
 def rows_from_table(
     table: Iterable[tuple[int, Sequence[str | None]]], buildings: Mapping[str, str] | None = None
 ) -> list[RegistryRow]:
-    """Numbered non-blank rows of cell texts (blank: None), the header first, as items numbered from the
-    first row below the header."""
+    """Numbered non-blank rows of cell texts (blank: None), title rows and the header first, as items
+    keeping their numbers."""
     names = buildings or {}
     known_ids = set(names.values())
     columns: dict[str, int] | None = None
-    header = 0
+    first: tuple[int, Sequence[str | None]] | None = None  # the first non-blank row
+    titles = 0
+    places: dict[str, str] = {}
     rows: list[RegistryRow] = []
     for number, cells in table:
         if columns is None:
-            columns, header = _header(cells), number
+            first = first or (number, cells)
+            if not _known(cells) and titles < MAX_TITLE_ROWS:
+                titles += 1  # a title above the header
+                continue
+            # Past the titles allowed, the first row is taken as the header, to say what it lacks.
+            columns = _header(cells, number) if _known(cells) else _header(first[1], first[0])
+            places = _places(columns, cells)
             continue
-        rows.append(RegistryRow(number - header, _item(columns, cells, names, known_ids)))
+        rows.append(RegistryRow(number, _item(columns, cells, names, known_ids), places))
+    if columns is None and first is not None:
+        _header(first[1], first[0])  # raises: no row names the columns
     if columns is None:
         raise RegistryError(
             "the file is empty: its first row must be the header (统一社会信用代码, 企业名称, 楼宇编号, …)"
         )
     return rows
-
-
-def _limited(rows: Iterable[Sequence[object]], where: str) -> list[tuple[int, list[str | None]]]:
-    try:
-        return list(table_rows(rows, where=where))
-    except SheetError as exc:
-        raise RegistryError(str(exc)) from exc
 
 
 def decode_csv(data: bytes) -> str:
@@ -194,11 +217,20 @@ def read_csv(data: bytes, buildings: Mapping[str, str] | None = None) -> list[Re
         raise RegistryError("not a CSV file: it holds binary data")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[tuple[int, list[str]]] = []
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        line = 0  # the lines read so far: a record starts on the next one
+        for record in reader:
+            records.append((line + 1, record))
+            line = reader.line_num
     except csv.Error as exc:
-        raise RegistryError(f"not a readable CSV file: {exc}") from exc
-    return rows_from_table(_limited(records, "the CSV file"), buildings)
+        raise RegistryError(f"not a readable CSV file (line {reader.line_num}): {exc}") from exc
+    try:
+        table = list(numbered_rows(records, where="the CSV file"))
+    except SheetError as exc:
+        raise RegistryError(str(exc)) from exc
+    return rows_from_table(table, buildings)
 
 
 def read_xlsx(source: bytes | str | Path | IO[bytes], buildings: Mapping[str, str] | None = None) -> list[RegistryRow]:
@@ -248,7 +280,7 @@ def read_file(path: Path, buildings: Mapping[str, str] | None = None) -> list[Re
     if suffix == ".csv":
         return read_csv(data, buildings)
     try:
-        text = data.decode("utf-8-sig")
-        return read_items(json.loads(text) if suffix == ".json" else yaml.safe_load(text))
-    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise RegistryError(f"not a readable {suffix[1:].upper()} file: {exc}") from exc
+        document = parse_document(data, SUFFIXES[suffix])
+    except DocumentError as exc:
+        raise RegistryError(str(exc)) from exc
+    return read_items(document)

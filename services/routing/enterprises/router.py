@@ -115,6 +115,7 @@ async def put_enterprises(
         raise HTTPException(415, f"send enterprises as {JSON}, text/csv or {XLSX}, not {media}")
     index = await _index(routing)
     rows: list[int] | None = None
+    columns: dict[str, str] | None = None
     if media == JSON:
         items = _json_items(raw)
     else:
@@ -125,7 +126,10 @@ async def put_enterprises(
             raise _body_error(str(exc)) from exc
         items = [r.item for r in read]
         rows = [r.row for r in read]
-    return await routing.enterprises.upsert(items, index.buildings.keys(), rows=rows, staff_ids=index.staff.keys())
+        columns = dict(read[0].columns) if read else {}
+    return await routing.enterprises.upsert(
+        items, index.buildings.keys(), rows=rows, staff_ids=index.staff.keys(), columns=columns
+    )
 
 
 @router.get("", response_model=EnterprisePage, summary="Enterprises within the caller's scope, newest first")

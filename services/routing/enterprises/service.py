@@ -95,21 +95,29 @@ class Decision:
 # ---- pure checks -------------------------------------------------------------
 
 
-def _where(loc: Sequence[str | int]) -> str:
+Columns = Mapping[str, str]  # a file's columns by the item field they fill: "D 所在楼宇" (letter, header)
+
+
+def _where(loc: Sequence[str | int], columns: Columns | None = None, label: bool = True) -> str:
+    """`uscc (统一社会信用代码)`; with the file's columns, `uscc (column B 统一社会信用代码)`."""
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    if len(loc) == 1 and str(loc[0]) in LABELS:
+    key = "_".join(str(part) for part in loc)  # contact.phone → contact_phone, as the columns name it
+    if columns and key in columns:
+        text += f" (column {columns[key]})"
+    elif label and len(loc) == 1 and str(loc[0]) in LABELS:
         text += f" ({LABELS[str(loc[0])]})"
     return text or "item"
 
 
-def reason_of(exc: ValidationError) -> str:
-    """Every problem of an item, each naming its field: `uscc (统一社会信用代码): '…' is not a valid …`."""
+def reason_of(exc: ValidationError, columns: Columns | None = None) -> str:
+    """Every problem of an item, each naming its field: `uscc (统一社会信用代码): '…' is not a valid …`
+    (with a file's columns: `uscc (column B 统一社会信用代码): …`)."""
     parts = []
     for error in exc.errors():
         msg = "required" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{_where(error['loc'])}: {msg}")
+        parts.append(f"{_where(error['loc'], columns)}: {msg}")
     return "; ".join(parts)
 
 
@@ -152,10 +160,38 @@ def duplicates(items: Sequence[object], rows: Sequence[int], where: str = "this 
     return found
 
 
+def rule_problems(
+    item: Mapping[str, Any], building_ids: Collection[str], staff_ids: Collection[str] | None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, problem) for the directory's rules an item breaks: its building, its plan's owners.
+    Reads what it can of an item whose shape may be wrong."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    building_id = item.get("building_id")
+    if isinstance(building_id, str) and building_id and building_id not in building_ids:
+        found.append((("building_id",), f"unknown building {building_id!r} (not in the current directory)"))
+    plan = item.get("plan")
+    if staff_ids is not None and isinstance(plan, list):
+        for i, line in enumerate(plan):
+            owner = line.get("owner") if isinstance(line, dict) else None
+            if isinstance(owner, str) and owner not in staff_ids:
+                found.append((("plan", i, "owner"), f"unknown staff id {owner!r}"))
+    return found
+
+
+def rule_reasons(problems: Sequence[tuple[tuple[str | int, ...], str]], columns: Columns | None) -> list[str]:
+    """`building_id: unknown building 'B9' (…)`, `plan[0].owner: unknown staff id 'S9'` (the column named
+    when the item came from a file)."""
+    return [f"{_where(at, columns, label=False)}: {problem}" for at, problem in problems]
+
+
 def check(
-    item: object, row: int, building_ids: Collection[str], staff_ids: Collection[str] | None = None
+    item: object,
+    row: int,
+    building_ids: Collection[str],
+    staff_ids: Collection[str] | None = None,
+    columns: Columns | None = None,
 ) -> Checked | Refusal:
-    """One item against the model and the directory."""
+    """One item against the model and the directory. `columns`: the file's columns, for the reason."""
     if not isinstance(item, dict):
         return Refusal(row, None, "an item must be an object holding the enterprise's fields")
     explicit = item.get("id") is not None
@@ -163,16 +199,15 @@ def check(
     try:
         enterprise = Enterprise.model_validate(data)
     except ValidationError as exc:
-        return Refusal(row, given_id(item), reason_of(exc))
-    problems = []
-    if enterprise.building_id not in building_ids:
-        problems.append(f"building_id: unknown building {enterprise.building_id!r} (not in the current directory)")
-    if staff_ids is not None:
-        problems.extend(
-            f"plan[{i}].owner: unknown staff id {p.owner!r}"
-            for i, p in enumerate(enterprise.plan)
-            if p.owner is not None and p.owner not in staff_ids
-        )
+        # The rules too, on what can be read, so that one report says all that is wrong with the row.
+        broken = [tuple(e["loc"]) for e in exc.errors()]
+        rules = [
+            (at, problem)
+            for at, problem in rule_problems(item, building_ids, staff_ids)
+            if not any(at[: len(b)] == b or b[: len(at)] == at for b in broken)  # said already
+        ]
+        return Refusal(row, given_id(item), "; ".join([reason_of(exc, columns), *rule_reasons(rules, columns)]))
+    problems = rule_reasons(rule_problems(enterprise.model_dump(), building_ids, staff_ids), columns)
     if problems:
         return Refusal(row, given_id(item), "; ".join(problems))
     given = frozenset(k for k in item if k in FIELDS and (k != "id" or explicit))
@@ -184,9 +219,10 @@ def check_items(
     building_ids: Collection[str],
     rows: Sequence[int] | None = None,
     staff_ids: Collection[str] | None = None,
+    columns: Columns | None = None,
 ) -> tuple[list[Checked], list[Refusal]]:
     """The items that may be written, and the refused ones with their reasons. `rows` are the items'
-    row numbers (by default their position, from 1)."""
+    row numbers (by default their position, from 1); `columns` the file's, when they came from one."""
     numbers = list(rows) if rows is not None else list(range(1, len(items) + 1))
     if len(numbers) != len(items):
         raise ValueError("one row number per item")
@@ -197,7 +233,7 @@ def check_items(
         if i in repeated:
             refused.append(Refusal(numbers[i], given_id(item), repeated[i]))
             continue
-        result = check(item, numbers[i], building_ids, staff_ids)
+        result = check(item, numbers[i], building_ids, staff_ids, columns)
         if isinstance(result, Checked):
             checked.append(result)
         else:
@@ -317,10 +353,11 @@ class Enterprises:
         *,
         rows: Sequence[int] | None = None,
         staff_ids: Collection[str] | None = None,
+        columns: Columns | None = None,
         chunk: int = CHUNK,
     ) -> dict[str, Any]:
         """Check and write a batch → `{"created", "updated", "refused": [{"row", "id", "reason"}]}`."""
-        checked, refused = check_items(items, building_ids, rows, staff_ids)
+        checked, refused = check_items(items, building_ids, rows, staff_ids, columns)
         created = updated = 0
         for start in range(0, len(checked), chunk):
             c, u, r = await self._write(checked[start : start + chunk])

@@ -43,6 +43,9 @@ class TokenRead(BaseModel):
     subject: str
     issued_at: datetime | None = Field(description="null for a token first seen in use, issued before records")
     expires_at: datetime | None
+    issued_by: str | None = Field(
+        default=None, description="who asked for it: `admin`, or a named admin's staff id; null when unknown"
+    )
 
 
 class TokenPage(BaseModel):
@@ -71,13 +74,15 @@ def _ttl(body: TokenCreate, default: timedelta | None) -> timedelta | None:
     summary="Issue a staff or system token",
     responses={404: {"description": "a staff subject the directory lacks"}},
 )
-async def create_token(body: TokenCreate, _: Admin, routing: Runtime) -> TokenIssued:
+async def create_token(body: TokenCreate, who: Admin, routing: Runtime) -> TokenIssued:
     if body.kind == "staff":
         if body.subject not in (await routing.workorders.index()).staff:
             raise HTTPException(404, f"no staff member {body.subject!r} in the directory")
-        issued = await routing.token_registry.issue("staff", body.subject, _ttl(body, routing.settings.staff_token_ttl))
+        issued = await routing.token_registry.issue(
+            "staff", body.subject, _ttl(body, routing.settings.staff_token_ttl), issued_by=who.subject
+        )
         return TokenIssued(token=issued.token, jti=issued.jti, expires_at=issued.expires_at)
-    issued = await routing.token_registry.issue("system", body.subject, _ttl(body, None))
+    issued = await routing.token_registry.issue("system", body.subject, _ttl(body, None), issued_by=who.subject)
     return TokenIssued(
         token=issued.token,
         jti=issued.jti,
@@ -105,9 +110,9 @@ async def list_tokens(
     summary="Revoke a token: refused by every service within seconds",
     responses={404: {"description": "no token with this jti was issued or seen"}},
 )
-async def revoke_token(jti: str, _: Admin, routing: Runtime) -> Response:
+async def revoke_token(jti: str, who: Admin, routing: Runtime) -> Response:
     try:
-        await routing.token_registry.revoke(jti)
+        await routing.token_registry.revoke(jti, revoked_by=who.subject)
     except UnknownToken as exc:
         raise HTTPException(404, f"no token {jti!r}") from exc
     return Response(status_code=204)

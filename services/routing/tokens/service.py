@@ -42,9 +42,13 @@ class TokenRegistry:
         await self.records.create_index([("subject", 1), ("_id", DESCENDING)])
         await self.records.create_index("expires_at", expireAfterSeconds=0)
 
-    async def issue(self, kind: Literal["staff", "system"], subject: str, ttl: timedelta | None) -> Issued:
+    async def issue(
+        self, kind: Literal["staff", "system"], subject: str, ttl: timedelta | None, issued_by: str | None = None
+    ) -> Issued:
+        """A new token, recorded with who asked for it (`admin`, or a named admin's staff id)."""
         issued = self.tokens.mint(kind, subject, ttl)
-        await self.records.insert_one(self._record(issued.jti, kind, subject, issued.issued_at, issued.expires_at))
+        record = self._record(issued.jti, kind, subject, issued.issued_at, issued.expires_at)
+        await self.records.insert_one({**record, "issued_by": issued_by})
         return issued
 
     async def record(self, event: Event, data: TokenSeen) -> None:
@@ -75,7 +79,7 @@ class TokenRegistry:
             query["_id"] = {"$lt": after}
         return await self.records.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list()
 
-    async def revoke(self, jti: str) -> None:
+    async def revoke(self, jti: str, revoked_by: str | None = None) -> None:
         """Revoke a token (again: nothing changes); raises UnknownToken for a jti never recorded."""
 
         async def work(session: AsyncClientSession) -> TokenRevoked | None:
@@ -85,7 +89,9 @@ class TokenRegistry:
                 raise UnknownToken(jti)
             if doc["revoked_at"] is not None:
                 return None
-            await self.records.update_one({"jti": jti}, {"$set": {"revoked_at": now}}, session=session)
+            await self.records.update_one(
+                {"jti": jti}, {"$set": {"revoked_at": now, "revoked_by": revoked_by}}, session=session
+            )
             counter = await self.counter.find_one_and_update(
                 {"_id": "revocations"},
                 {"$inc": {"version": 1}},

@@ -34,11 +34,11 @@ async def list_workorders(
     index = await routing.workorders.index()
     filters: dict[str, Any] = {}
     if assignee is not None:
-        if assignee == "me" and who.is_admin:
+        if assignee == "me" and who.staff_id is None:
             raise RequestValidationError(
                 [{"loc": ["query", "assignee"], "msg": "the admin token is nobody's assignee", "type": "value_error"}]
             )
-        filters["assignees"] = who.subject if assignee == "me" else assignee
+        filters["assignees"] = who.staff_id if assignee == "me" else assignee
     if status is not None:
         filters["status"] = status
     if building_id is not None:

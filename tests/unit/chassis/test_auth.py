@@ -147,3 +147,53 @@ def test_still_revoked_drops_what_has_expired() -> None:
         {"jti": "gone", "expires_at": now},
     ]
     assert still_revoked(snapshot, now) == {"forever", "later"}
+
+
+# ---- named admins: a staff token whose staff member has `admin: true` -----------------------------
+
+
+def test_a_named_admins_staff_token_verifies_as_admin_under_their_id() -> None:
+    admins = {"S1"}
+    tokens = Tokens(ADMIN, SECRET, admins=lambda staff_id: staff_id in admins)
+    token = tokens.issue("staff", "S1")
+
+    who = tokens.verify(token)
+    assert who == Principal("admin", "S1", named=True)
+    assert who.is_admin and who.staff_id == "S1" and who.recorded_kind == "staff"
+
+    admins.clear()  # the flag dropped in the version the service now holds: the same token is staff again
+    assert tokens.verify(token) == Principal("staff", "S1")
+
+
+def test_the_bootstrap_admin_token_keeps_actor_admin() -> None:
+    tokens = Tokens(ADMIN, SECRET, admins=lambda staff_id: True)
+    who = tokens.verify(ADMIN)
+    assert who == Principal("admin", "admin")
+    assert (who.named, who.staff_id, who.recorded_kind) == (False, None, "admin")
+
+
+def test_only_staff_tokens_of_named_admins_gain_admin_rights() -> None:
+    tokens = Tokens(ADMIN, SECRET, admins=lambda staff_id: staff_id == "S1")
+    assert tokens.verify(tokens.issue("staff", "S2")) == Principal("staff", "S2")
+    # A system client named like an admin staff member stays a system client.
+    assert tokens.verify(tokens.issue("system", "S1")) == Principal("system", "S1")
+    # Without a hook (the default), nobody is a named admin.
+    plain = Tokens(ADMIN, SECRET)
+    assert plain.verify(plain.issue("staff", "S1")) == Principal("staff", "S1")
+
+
+def test_a_named_admins_token_is_still_revoked_and_expires() -> None:
+    tokens = Tokens(ADMIN, SECRET, admins=lambda staff_id: True)
+    issued = tokens.mint("staff", "S1")
+    tokens.revoked = frozenset({issued.jti})
+    with pytest.raises(InvalidToken, match="revoked"):
+        tokens.verify(issued.token)
+    expired = tokens.issue("staff", "S1", ttl=timedelta(seconds=-1))
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(expired)
+
+
+def test_principal_kinds() -> None:
+    assert Principal("staff", "S2").staff_id == "S2"
+    assert Principal("system", "hotline").staff_id is None
+    assert Principal("system", "hotline").recorded_kind == "system"

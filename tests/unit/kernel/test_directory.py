@@ -114,3 +114,20 @@ def test_the_demo_and_test_directories_pass_the_contact_checks() -> None:
 
     Directory.model_validate(yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8")), context=INPUT)
     Directory.model_validate(small_directory(), context=INPUT)
+
+
+def test_admin_is_false_by_default_and_written_only_when_true(doc: dict[str, Any]) -> None:
+    doc["staff"][0]["admin"] = True
+    directory = Directory.model_validate(doc)
+    assert [m.admin for m in directory.staff[:2]] == [True, False]
+    dumped = directory.model_dump(mode="json")["staff"]
+    assert dumped[0]["admin"] is True
+    assert "admin" not in dumped[1]  # readers that know no such field still read a version without admins
+    assert DirectoryIndex(directory).admins == {doc["staff"][0]["id"]}
+    assert Directory.model_validate(directory.model_dump(mode="json")) == directory  # round trip
+
+
+def test_admin_must_be_a_boolean(doc: dict[str, Any]) -> None:
+    doc["staff"][0]["admin"] = "maybe"
+    with pytest.raises(ValidationError, match="boolean"):
+        Directory.model_validate(doc)

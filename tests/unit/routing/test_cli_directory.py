@@ -261,6 +261,23 @@ def test_bad_phones_and_emails_name_their_row_and_column(tmp_path: Path, doc: di
     assert lines[2] == "2 problems: nothing imported"
 
 
+def test_a_sheet_with_shape_and_rule_problems_reports_both_at_once(tmp_path: Path, doc: dict[str, Any]) -> None:
+    sheets = directory_sheets(doc)
+    sheets["人员"][2][2] = "138-bad-phone"  # S2, row 3: the shape
+    sheets["楼宇"][4][3] = "S4, S99"  # B4, row 5: a rule
+    path = write_workbook(tmp_path / "d.xlsx", sheets)
+
+    result = import_(str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "staff[1].phone (staff S2; 人员 row 3, column C 电话): a phone number is digits, with spaces, -, ( ) "
+        "and a leading + allowed (got '138-bad-phone')",
+        "buildings[3].heads[1] (building B4; 楼宇 row 5, column D 楼长): unknown staff id 'S99'",
+        "2 problems: nothing imported",
+    ]
+
+
 def test_a_spreadsheet_keeps_channels_and_a_dry_run_lists_the_changes(
     tmp_path: Path, doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -311,3 +328,31 @@ def test_a_dry_run_without_routing_still_checks_the_file(tmp_path: Path, doc: di
     assert result.exit_code == 0, result.output
     assert "dry run, nothing imported" in result.output
     assert "cannot reach routing at http://127.0.0.1:9" in result.output
+
+
+def test_a_bad_admin_value_names_its_row_and_column(tmp_path: Path, doc: dict[str, Any]) -> None:
+    sheets = directory_sheets(doc)
+    assert sheets["人员"][0][4] == "管理员"
+    sheets["人员"][1][4] = "是"  # S1, row 2: fine
+    sheets["人员"][3][4] = "也许"  # S3, row 4
+    path = write_workbook(tmp_path / "d.xlsx", sheets)
+
+    result = import_(str(path), "--dry-run")
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith(
+        "staff[2].admin (staff S3; 人员 row 4, column E 管理员): Input should be a valid boolean"
+    ), lines
+    assert lines[1] == "1 problem: nothing imported"
+
+
+def test_the_admin_flag_round_trips_through_yaml_and_a_workbook(tmp_path: Path, doc: dict[str, Any]) -> None:
+    doc["staff"][0]["admin"] = True
+    _, text = export_yaml({"version": 4, **Directory.model_validate(doc).redacted().model_dump(mode="json")})
+    exported = yaml.safe_load(text)
+    assert exported["staff"][0]["admin"] is True and "admin" not in exported["staff"][1]
+    assert (
+        read_workbook(write_workbook(tmp_path / "d.xlsx", directory_sheets(exported))).document["staff"][0]["admin"]
+        is True
+    )

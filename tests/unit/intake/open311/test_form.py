@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from intake.open311.mapping import FormError, form_to_issue, full_name, parse_form_body, title_of
+from intake.open311.mapping import (
+    EnterpriseRef,
+    FormError,
+    details_line,
+    form_to_issue,
+    full_name,
+    parse_form_body,
+    title_of,
+)
 from kernel.directory import DirectoryIndex
 
 FORM = {"api_key": "k", "service_code": "fire-safety", "attribute[building_id]": "B1", "description": "消防通道堆物"}
@@ -119,3 +127,80 @@ def test_form_body() -> None:
         parse_form_body(b'{"a": 1}', "application/json")
     with pytest.raises(FormError, match="UTF-8"):
         parse_form_body(b"description=%FF", "application/x-www-form-urlencoded")
+
+
+# ---- the optional attributes: enterprise, room, contact preference ----------------------------
+
+ENTERPRISES = {"E1": EnterpriseRef("B1", "示例科技有限公司"), "E2": EnterpriseRef("B2", "春之声餐饮")}
+
+
+def test_attributes_are_kept_and_shown_at_the_end_of_the_description(index: DirectoryIndex) -> None:
+    form = {
+        **FORM,
+        "attribute[enterprise_id]": "E1",
+        "attribute[room]": " 12F-1203 ",
+        "attribute[contact_preference]": "sms",
+        "phone": "13900000000",
+        "lat": "31.23",
+        "long": "121.47",
+    }
+    submission = form_to_issue(form, index, enterprises=ENTERPRISES)
+    assert submission.attributes == {"enterprise_id": "E1", "room": "12F-1203", "contact_preference": "sms"}
+    assert submission.issue.enterprise_id == "E1"
+    assert (
+        submission.issue.description
+        == "消防通道堆物\n\n（楼层/房间：12F-1203；企业：示例科技有限公司；联系方式：短信）"
+    )
+    assert submission.issue.title == "消防通道堆物"
+    assert submission.extra() == {
+        "open311": {"lat": 31.23, "long": 121.47},
+        "open311_attributes": {"enterprise_id": "E1", "room": "12F-1203", "contact_preference": "sms"},
+    }
+    # None given (or blank): the description stays as written, nothing extra is kept.
+    plain = form_to_issue({**FORM, "attribute[room]": " ", "attribute[enterprise_id]": ""}, index)
+    assert plain.attributes == {} and plain.extra() is None and plain.issue.description == "消防通道堆物"
+    assert plain.issue.enterprise_id is None
+
+
+def test_details_line() -> None:
+    assert details_line(None, None, None) == ""
+    assert details_line("3F", None, "none") == "（楼层/房间：3F；联系方式：无需联系）"
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"attribute[enterprise_id]": "E9"}, "attribute[enterprise_id] 'E9' is not a known enterprise"),
+        (
+            {"attribute[enterprise_id]": "E2"},
+            "attribute[enterprise_id] 'E2' (春之声餐饮) is in building B2, not in B1 电科大厦",
+        ),
+        (
+            {"attribute[contact_preference]": "fax"},
+            "attribute[contact_preference] 'fax' is not one of phone, sms, email, none",
+        ),
+        ({"attribute[contact_preference]": "phone"}, "attribute[contact_preference] phone needs a phone: give phone"),
+        (
+            {"attribute[contact_preference]": "email"},
+            "attribute[contact_preference] email needs an address: give email",
+        ),
+        ({"attribute[room]": "房" * 101}, "attribute[room] is 101 characters long; at most 100"),
+        (
+            {"attribute[floor]": "3"},
+            "attribute[floor] is not an attribute of the services here: use building_id, enterprise_id, room, "
+            "contact_preference",
+        ),
+    ],
+)
+def test_bad_attributes_are_named(index: DirectoryIndex, changes: dict[str, str], error: str) -> None:
+    with pytest.raises(FormError) as caught:
+        form_to_issue({**FORM, **changes}, index, enterprises=ENTERPRISES)
+    assert caught.value.descriptions == [error]
+
+
+def test_the_description_leaves_room_for_the_attributes(index: DirectoryIndex) -> None:
+    form = {**FORM, "attribute[room]": "3F", "description": "x" * 4000}
+    with pytest.raises(FormError, match=r"description is 4000 characters long; at most 3988 are taken with these"):
+        form_to_issue(form, index)
+    issue = form_to_issue({**form, "description": "x" * 3988}, index).issue
+    assert len(issue.description) == 4000 and issue.description.endswith("（楼层/房间：3F）")

@@ -167,15 +167,50 @@ def test_service_entry_and_definition(doc: dict[str, Any]) -> None:
     assert service_entry(index.services["talent"])["description"] == "类别：未分类；责任部门：未指定"
     definition = service_definition(index.services["talent"], index)
     assert definition["service_code"] == "talent"
-    [attribute] = definition["attributes"]
-    assert {k: attribute[k] for k in ("variable", "code", "datatype", "required", "order", "description")} == {
-        "variable": True,
-        "code": "building_id",
-        "datatype": "singlevaluelist",
-        "required": True,
-        "order": 1,
-        "description": "楼宇",
-    }
+    attribute, enterprise, room, contact = definition["attributes"]
+    shape = ("variable", "code", "datatype", "required", "order", "description")
+    assert [{k: a[k] for k in shape} for a in definition["attributes"]] == [
+        {
+            "variable": True,
+            "code": "building_id",
+            "datatype": "singlevaluelist",
+            "required": True,
+            "order": 1,
+            "description": "楼宇",
+        },
+        {
+            "variable": True,
+            "code": "enterprise_id",
+            "datatype": "string",
+            "required": False,
+            "order": 2,
+            "description": "企业",
+        },
+        {
+            "variable": True,
+            "code": "room",
+            "datatype": "string",
+            "required": False,
+            "order": 3,
+            "description": "楼层/房间",
+        },
+        {
+            "variable": True,
+            "code": "contact_preference",
+            "datatype": "singlevaluelist",
+            "required": False,
+            "order": 4,
+            "description": "联系方式",
+        },
+    ]
+    assert all(a["datatype_description"] for a in definition["attributes"])
+    assert "values" not in enterprise and "values" not in room  # string attributes: no list
+    assert contact["values"] == [
+        {"key": "phone", "name": "电话"},
+        {"key": "sms", "name": "短信"},
+        {"key": "email", "name": "邮件"},
+        {"key": "none", "name": "无需联系"},
+    ]
     assert attribute["values"] == [
         {"key": "B1", "name": "电科大厦"},
         {"key": "B2", "name": "春之声大厦"},

@@ -108,3 +108,16 @@ def test_posts() -> None:
     assert found["S05"] == ["building B1: safety"]
     assert found["S07"] == ["building B2: head"]
     assert "S09" not in found
+
+
+def test_an_admin_flag_given_or_dropped_is_listed() -> None:
+    raw = small_directory()
+    raw["staff"][0]["admin"] = True
+    current = directory(raw)
+    raw["staff"][0]["admin"] = False
+    raw["staff"][1]["admin"] = True
+    moved = changes(current, directory(raw))["moved"]
+    assert [(c["id"], c["field"], c["from"], c["to"]) for c in moved] == [
+        ("S01", "admin", True, False),
+        ("S02", "admin", False, True),
+    ]

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from kernel.directory import Directory
-from routing.directory.spreadsheet import SheetDocument, WorkbookError, flag, read_workbook, split_ids
+from routing.directory.spreadsheet import SheetDocument, WorkbookError, datum, flag, read_workbook, split_ids
 from routing.directory.validation import problems
 from routing.sheets import cell_text
 from tests.support.workbook import Rows, directory_sheets, write_workbook
@@ -280,3 +281,80 @@ def test_a_cycle(tmp_path: Path) -> None:
 def test_a_duplicate_grid_node(tmp_path: Path) -> None:
     rows: Rows = [["root", "长征镇", None, 1001], ["root", "又一个", None, 1001]]
     assert grid_problems(tmp_path, rows) == [(3, "duplicate_id", "duplicate grid node id 'root' (also row 2)")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "admin"),
+    [
+        ("是", True),
+        ("否", False),
+        ("yes", True),
+        ("NO", False),
+        ("TRUE", True),
+        ("false", False),
+        (1, True),
+        (0, False),
+        (True, True),
+        (None, None),
+    ],
+)
+def test_the_admin_column(tmp_path: Path, cell: object, admin: bool | None) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("管理员")
+    for row in sheets["人员"][1:]:
+        row.append(None)
+    sheets["人员"][1][-1] = cell
+    doc = read(tmp_path, sheets).document
+    assert doc["staff"][0].get("admin") is admin  # blank: no key, so not an admin
+    assert "admin" not in doc["staff"][1]
+    assert Directory.model_validate(doc).staff[0].admin is bool(admin)
+
+
+def test_the_admin_column_in_english(tmp_path: Path) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("admin")
+    sheets["人员"][1].append("y")
+    assert read(tmp_path, sheets).document["staff"][0]["admin"] is True
+
+
+def test_a_bad_admin_value_is_refused_with_its_row_and_column(tmp_path: Path) -> None:
+    sheets = chinese_sheets()
+    sheets["人员"][0].append("管理员")
+    sheets["人员"][2].append("也许")  # staff 1002, row 3; column F (after #备注 in E)
+    sheet = read(tmp_path, sheets)
+    assert sheet.document["staff"][1]["admin"] == "也许"
+    assert sheet.locate(["body", "staff", 1, "admin"]) == "人员 row 3, column F 管理员"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [("GCJ-02", "GCJ-02"), ("gcj02", "GCJ-02"), ("高德坐标", "GCJ-02"), ("火星坐标系", "GCJ-02"), ("WGS84", "WGS-84")],
+)
+def test_datum_names(text: str, named: str) -> None:
+    assert datum(text) == named
+    assert datum("BD-09") == "BD-09"  # left for validation to refuse
+
+
+def test_a_datum_column_converts_gcj02_locations_and_names_a_bad_one(tmp_path: Path) -> None:
+    sheets = chinese_sheets()
+    sheets["楼宇"] = [
+        ["编号", "名称", "网格", "楼长", "纬度", "经度", "坐标系", "安全保障员"],
+        ["B1", "电科大厦", "leaf", "S3", 31.17530398364597, 121.531541859215, "GCJ-02", None],  # row 2: 高德's point
+        ["B2", "春之声大厦", "root", 1001, 31.1774276, 121.5272106, None, None],  # row 3: WGS-84
+        ["B3", "港鸿大厦", "root", 1001, 31.2, 121.4, "百度", None],  # row 4: not a datum taken
+    ]
+    sheet = read(tmp_path, sheets)
+    with pytest.raises(ValidationError) as caught:
+        Directory.model_validate(sheet.document)
+    [error] = caught.value.errors()
+    assert error["loc"] == ("buildings", 2, "location", "datum")
+    assert sheet.locate(["body", *error["loc"]]) == "楼宇 row 4, column G 坐标系"
+    assert sheet.locate(["body", "buildings", 0, "location", "lat"]) == "楼宇 row 2, column E 纬度"
+
+    sheets["楼宇"].pop()
+    doc = Directory.model_validate(read(tmp_path, sheets).document)
+    b1, b2 = (b.location for b in doc.buildings)
+    assert b1 is not None and b2 is not None
+    assert (b1.lat, b1.long) == pytest.approx((31.1774276, 121.5272106), abs=1e-8)  # kept as WGS-84
+    assert (b2.lat, b2.long) == (31.1774276, 121.5272106)
+    assert doc.model_dump(mode="json")["buildings"][0]["location"] == {"lat": b1.lat, "long": b1.long}

@@ -40,7 +40,7 @@ def test_chinese_headers_utf8() -> None:
     text = CHINESE + f"{USCC},示例科技有限公司,B1,信息技术,王经理,13900000001,张三\n"
     assert rows_of(read_csv(text.encode("utf-8"))) == [
         (
-            1,
+            2,
             {
                 "uscc": USCC,
                 "name": "示例科技有限公司",
@@ -63,7 +63,7 @@ def test_english_headers_any_case_with_id_and_blank_optional_cells() -> None:
     text = "ID, USCC ,Name,building_id,industry,contact_name,contact_phone\nE1,91310107ma1dem0018,Acme,B2,,,\n"
     assert rows_of(read_csv(text.encode())) == [
         (
-            1,
+            2,
             {
                 "id": "E1",
                 "uscc": "91310107ma1dem0018",
@@ -78,17 +78,34 @@ def test_english_headers_any_case_with_id_and_blank_optional_cells() -> None:
 
 def test_absent_optional_columns_leave_their_fields_out() -> None:
     text = "统一社会信用代码,企业名称,所在楼宇\n" + f"{USCC},甲公司,B1\n"
-    assert rows_of(read_csv(text.encode())) == [(1, {"uscc": USCC, "name": "甲公司", "building_id": "B1"})]
+    assert rows_of(read_csv(text.encode())) == [(2, {"uscc": USCC, "name": "甲公司", "building_id": "B1"})]
 
 
-def test_rows_count_from_the_first_row_below_the_header_blank_rows_included() -> None:
-    text = "\n统一社会信用代码,企业名称,楼宇编号\n" + f"{USCC},甲,B1\n,,\n{USCC},乙,B2\n"
-    assert [r.row for r in read_csv(text.encode())] == [1, 3]
+def test_csv_rows_are_line_numbers_the_first_line_being_1_blank_lines_counted() -> None:
+    text = "统一社会信用代码,企业名称,楼宇编号\n" + f"{USCC},甲,B1\n,,\n\n{USCC},乙,B2\n"
+    assert [r.row for r in read_csv(text.encode())] == [2, 5]
+    # A blank line above the header is counted too, as an editor shows it.
+    assert [r.row for r in read_csv(("\n" + text).encode())] == [3, 6]
+
+
+def test_a_csv_cell_spanning_lines_puts_its_record_where_it_starts() -> None:
+    text = "统一社会信用代码,企业名称,楼宇编号\n" + f'{USCC},"甲\n公司",B1\n{USCC},乙,B2\n'
+    assert [(r.row, r.item["name"]) for r in read_csv(text.encode())] == [(2, "甲\n公司"), (4, "乙")]
+
+
+def test_a_title_row_above_the_header_is_skipped_and_counted() -> None:
+    text = "普陀区企业登记信息,,\n导出日期 2026-12-01,,\n统一社会信用代码,企业名称,楼宇编号\n" + f"{USCC},甲,B1\n"
+    assert rows_of(read_csv(text.encode())) == [(4, {"uscc": USCC, "name": "甲", "building_id": "B1"})]
+
+
+def test_a_header_naming_no_column_is_named_with_its_row() -> None:
+    with pytest.raises(RegistryError, match=r"missing column .*the header \(row 1\) has: 名字、地方"):
+        read_csv("名字,地方\n甲,乙\n".encode())
 
 
 def test_a_blank_required_cell_leaves_the_field_out() -> None:
     text = "统一社会信用代码,企业名称,楼宇编号\n" + f"{USCC},,B1\n"
-    assert rows_of(read_csv(text.encode())) == [(1, {"uscc": USCC, "building_id": "B1"})]
+    assert rows_of(read_csv(text.encode())) == [(2, {"uscc": USCC, "building_id": "B1"})]
 
 
 def test_building_names_become_ids() -> None:
@@ -114,7 +131,7 @@ def test_building_names_skip_names_two_buildings_share() -> None:
 
 def test_tab_separated() -> None:
     text = "统一社会信用代码\t企业名称\t楼宇编号\n" + f"{USCC}\t甲, 乙合伙\tB1\n"
-    assert rows_of(read_csv(text.encode())) == [(1, {"uscc": USCC, "name": "甲, 乙合伙", "building_id": "B1"})]
+    assert rows_of(read_csv(text.encode())) == [(2, {"uscc": USCC, "name": "甲, 乙合伙", "building_id": "B1"})]
 
 
 def test_a_missing_required_column_is_named() -> None:
@@ -155,7 +172,7 @@ def test_xlsx_first_sheet_with_numeric_cells(tmp_path: Path) -> None:
 
     assert rows_of(read_xlsx(path)) == [
         (
-            1,
+            2,
             {
                 "id": "101",
                 "uscc": USCC,
@@ -165,7 +182,7 @@ def test_xlsx_first_sheet_with_numeric_cells(tmp_path: Path) -> None:
             },
         ),
         (
-            3,
+            4,
             {
                 "id": "102",
                 "uscc": USCC,
@@ -176,6 +193,21 @@ def test_xlsx_first_sheet_with_numeric_cells(tmp_path: Path) -> None:
         ),
     ]
     assert read_xlsx(path.read_bytes()) == read_xlsx(path)
+
+
+def test_xlsx_rows_are_the_rows_excel_shows_below_a_title(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "registry.xlsx",
+        [
+            ["普陀区企业登记信息"],  # row 1: a title
+            [None],  # row 2: blank
+            ["统一社会信用代码", "企业名称", "楼宇编号"],  # row 3: the header
+            [USCC, "甲公司", "B1"],  # row 4
+            [None, None, None],
+            [USCC, "乙公司", "B2"],  # row 6
+        ],
+    )
+    assert [(r.row, r.item["name"]) for r in read_xlsx(path)] == [(4, "甲公司"), (6, "乙公司")]
 
 
 def test_xlsx_missing_column(tmp_path: Path) -> None:
@@ -207,3 +239,15 @@ def test_read_file_by_suffix(tmp_path: Path) -> None:
         read_file(json_path)
     with pytest.raises(RegistryError, match=r"use \.csv, \.xlsx"):
         read_file(tmp_path / "r.xls")
+
+
+def test_rows_carry_the_files_columns_for_messages() -> None:
+    text = "法定代表人,统一社会信用代码,企业名称,楼宇名称,联系电话\n" + f"张三,{USCC},甲,一号楼,139\n"
+    [row] = read_csv(text.encode())
+    assert row.columns == {
+        "uscc": "B 统一社会信用代码",
+        "name": "C 企业名称",
+        "building": "D 楼宇名称",
+        "building_id": "D 楼宇名称",  # the name is turned into the id
+        "contact_phone": "E 联系电话",
+    }

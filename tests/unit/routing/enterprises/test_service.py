@@ -104,6 +104,23 @@ def test_unknown_building_and_plan_owner() -> None:
     )
 
 
+def test_shape_and_rule_problems_of_a_row_come_in_one_reason() -> None:
+    plan = [{"item": "x", "owner": "S9", "due": "soon"}, {"item": "y", "owner": "S1"}]
+    result = check(item(name="", building_id="B9", plan=plan), 7, BUILDINGS, STAFF)
+    assert isinstance(result, Refusal) and result.row == 7
+    parts = result.reason.split("; ")
+    assert parts[0] == "name (企业名称): String should have at least 1 character"
+    assert parts[1].startswith("plan[0].due: ")
+    assert parts[2:] == [
+        "building_id: unknown building 'B9' (not in the current directory)",
+        "plan[0].owner: unknown staff id 'S9'",
+    ]
+    # A field whose shape is wrong is not named again by the rules.
+    result = check(item(building_id="B" * 65), 2, BUILDINGS, STAFF)
+    assert isinstance(result, Refusal)
+    assert result.reason == "building_id (楼宇编号): String should have at most 64 characters"
+
+
 def test_duplicates_refuse_the_later_row() -> None:
     code = uscc()
     items = [item(uscc=code), item(uscc=code.lower()), item(id="E1"), item(id="E1"), item(uscc=wrong_check(code))]
@@ -205,3 +222,16 @@ def test_the_file_rows_come_back_through_batches() -> None:
     combined.add(to_send[2:], {"created": 0, "updated": 1, "refused": []})
     assert combined.lines() == ["row 2 (X): bad", f"row 4 ({code}): uscc {code} is already on row 1 of the file"]
     assert combined.summary() == "1 created, 1 updated, 1 unchanged, 2 refused"
+
+
+def test_a_files_columns_are_named_in_the_reason() -> None:
+    columns = {"uscc": "B 统一社会信用代码", "building_id": "D 所在楼宇", "contact_phone": "F 联系电话"}
+    bad = item(uscc="91310107MA1DEM0019", building_id="B9", contact={"phone": "1" * 40})
+    result = check(bad, 5, BUILDINGS, STAFF, columns)
+    assert isinstance(result, Refusal)
+    assert result.reason.split("; ") == [
+        "uscc (column B 统一社会信用代码): '91310107MA1DEM0019' is not a valid 统一社会信用代码 "
+        "(18 characters, the last a check character)",
+        "contact.phone (column F 联系电话): String should have at most 32 characters",
+        "building_id (column D 所在楼宇): unknown building 'B9' (not in the current directory)",
+    ]

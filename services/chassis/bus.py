@@ -221,6 +221,20 @@ def decode(body: bytes) -> tuple[Event, BaseModel]:
         raise ValueError(str(exc)) from exc
 
 
+async def acknowledge(queue: str, message: AbstractIncomingMessage, *, multiple: bool = False) -> bool:
+    """Ack `message` (and, with `multiple`, every earlier delivery on its channel). When the channel
+    closed meanwhile (its node was lost) the ack cannot be sent and the broker delivers the messages
+    again, to be applied once more by an idempotent consumer: said at INFO and False, not raised."""
+    try:
+        await message.ack(multiple=multiple)
+    except Exception:
+        if not message.channel.is_closed:
+            raise
+        log.info("the channel of %s closed before delivery %s was acked; it comes again", queue, message.delivery_tag)
+        return False
+    return True
+
+
 async def deliver(queue: str, message: AbstractIncomingMessage, handler: Handler) -> None:
     """Run the handler for one message.
 
@@ -257,8 +271,8 @@ async def deliver(queue: str, message: AbstractIncomingMessage, handler: Handler
             CONSUMED.labels(queue, "outage").inc()
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
-    await message.ack()
-    CONSUMED.labels(queue, "ok").inc()
+    if await acknowledge(queue, message):
+        CONSUMED.labels(queue, "ok").inc()
 
 
 class Batcher:
@@ -340,8 +354,8 @@ class Batcher:
         # One ack for the batch: every earlier delivery on this channel is settled by now (taken in
         # order, one batch at a time; poison rejected on arrival).
         last = max((message for message, _, _ in items), key=lambda m: m.delivery_tag or 0)
-        await last.ack(multiple=True)
-        CONSUMED.labels(self.queue, "ok").inc(len(items))
+        if await acknowledge(self.queue, last, multiple=True):
+            CONSUMED.labels(self.queue, "ok").inc(len(items))
 
 
 _running: set[asyncio.Future[None]] = set()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from chassis.bus import decode
+from chassis.bus import acknowledge, decode
 from kernel.events import IssueSubmitted, WorkOrderChanged, new_event
 
 
@@ -55,3 +55,33 @@ POISON: dict[str, Poison] = {
 def test_poison_raises_value_error(case: str, issue_submitted: IssueSubmitted, work_order: WorkOrderChanged) -> None:
     with pytest.raises(ValueError):
         decode(POISON[case](issue_submitted, work_order))
+
+
+class Channel:
+    def __init__(self, closed: bool) -> None:
+        self.is_closed = closed
+
+
+class Message:
+    """Only what `acknowledge` touches: an ack that fails as aiormq's does on a dead channel."""
+
+    delivery_tag = 7
+
+    def __init__(self, closed: bool) -> None:
+        self.channel = Channel(closed)
+        self.acked: list[bool] = []
+
+    async def ack(self, multiple: bool = False) -> None:
+        self.acked.append(multiple)
+        raise RuntimeError("channel invalid state")
+
+
+async def test_an_ack_on_a_channel_lost_meanwhile_is_not_raised() -> None:
+    message = Message(closed=True)
+    assert await acknowledge("q", message, multiple=True) is False  # type: ignore[arg-type]
+    assert message.acked == [True]
+
+
+async def test_an_ack_failing_on_an_open_channel_is_raised() -> None:
+    with pytest.raises(RuntimeError):
+        await acknowledge("q", Message(closed=False))  # type: ignore[arg-type]

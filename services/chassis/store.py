@@ -13,7 +13,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError, ServerSelectionTimeoutError
 from pymongo.read_concern import ReadConcern
 from pymongo.server_type import SERVER_TYPE
 from pymongo.write_concern import WriteConcern
@@ -30,6 +30,19 @@ Doc = dict[str, Any]
 # How long a commit whose outcome is unknown (an election under way) is tried again: a replica
 # set with electionTimeoutMillis 2000 has a new primary within a few seconds.
 COMMIT_RETRY_S = 12.0
+# How long a transaction cut by a lost connection or a primary that stepped down is run again: the
+# next attempt waits (server selection) for the new primary. A server that cannot be reached at all
+# fails at once, having waited its server selection timeout once.
+ELECTION_RETRY_S = 6.0
+
+
+def run_again(exc: PyMongoError, elapsed_s: float) -> bool:
+    """Whether a transaction that failed with `exc`, `elapsed_s` after its first attempt, is run
+    again: a transient error (a write conflict), or an election under way (`not primary`, the old
+    primary's connection reset) while that is recent; never an unreachable server."""
+    if not exc.has_error_label("TransientTransactionError") or isinstance(exc, ServerSelectionTimeoutError):
+        return False
+    return not isinstance(exc, ConnectionFailure) or elapsed_s < ELECTION_RETRY_S
 
 
 class Store:
@@ -85,12 +98,13 @@ class Store:
         await self.client.close()
 
     async def transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]], attempts: int = 5) -> T:
-        """Run `work` in one transaction, retried on write conflicts.
+        """Run `work` in one transaction, run again on a write conflict or an election (`run_again`).
 
         Unlike the driver's `with_transaction`, which retries transient errors for up
         to two minutes, an unreachable server fails at once: a request gets its 503
         and a consumer its outage pause without waiting that long.
         """
+        started = time.monotonic()
         for attempt in range(attempts):
             async with self.client.start_session() as session:
                 staged: list[Event] = []
@@ -102,9 +116,11 @@ class Store:
                     self.on_commit(staged)
                     return result
                 except PyMongoError as exc:
-                    retry = exc.has_error_label("TransientTransactionError") and not isinstance(exc, ConnectionFailure)
-                    if not retry or attempt == attempts - 1:
+                    if attempt == attempts - 1 or not run_again(exc, time.monotonic() - started):
                         raise
+                    if isinstance(exc, ConnectionFailure):
+                        log.warning("transaction cut off (%s); running it again", exc)
+                        await asyncio.sleep(0.1 * 2**attempt)
                 finally:
                     del self._staged[id(session)]
         raise AssertionError("unreachable")

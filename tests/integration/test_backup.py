@@ -58,10 +58,14 @@ def test_dump_and_restore_the_stack_database(api: Api, tmp_path: Path) -> None:
         counts = {n: restored[n].count_documents({}) for n in names}
         assert all(counts[n] > 0 for n in ("intake_issues", "routing_workorders", "backup_test.files"))
         assert counts["backup_test.chunks"] >= 2
-        # The dump is one snapshot: what it holds is what the manifest counted, collection by collection.
+        # The dump is one snapshot: what it holds is what the manifest counted, collection by collection
+        # (restore refuses a count that differs). Not recounted where a TTL index may have expired a
+        # document since (the robot windows, the sent outbox).
         manifest = (folder / MANIFEST).read_text(encoding="utf-8")
+        expiring = {n for n in names if any("expireAfterSeconds" in i for i in restored[n].list_indexes())}
         for name, count in counts.items():
-            assert f'"{name}": {count}' in manifest, name
+            if name not in expiring:
+                assert f'"{name}": {count}' in manifest, name
 
         # Documents come back as they were: the issues, the directory, the photo's bytes.
         for n, issue_id in enumerate(ids):

@@ -233,7 +233,7 @@ def said(text: str | None, lang: str = "zh") -> str:
 
 
 # The English of every Chinese text the pages show, keyed by the Chinese. A unit test renders every
-# page in English and fails on any Chinese left (tests/unit/reporting/test_workbench_i18n.py).
+# page in English and fails on any Chinese left (tests/unit/reporting/workbench/test_workbench_i18n.py).
 EN: dict[str, str] = {
     # the frame
     "楼长工作台": "Louzhang workbench",

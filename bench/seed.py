@@ -188,7 +188,8 @@ class Issues:
             overdue_at = ms(max(resolve_due, steps[-1][1] + timedelta(seconds=1)))
             if overdue_at < now:
                 steps.append(("issue.overdue", overdue_at, status, reopened, True))
-        grid = {"grid_node": town, "assignees": [{"id": assignee, "name": f"{assignee}员"}]}
+        staff = [{"id": assignee, "name": f"{assignee}员"}]
+        grid = {"grid_node": town, "assignees": staff, "responsible": staff}
         dues = {"acknowledge_due": iso(ack_due), "acknowledge_overdue": False, "resolve_due": iso(resolve_due)}
         for seq, (name, at, after, reopened_after, overdue) in enumerate(steps, start=1):
             events.append(
@@ -230,6 +231,7 @@ class Issues:
             "seq": len(steps),
             "grid_node": town,
             "assignees": [assignee],
+            "responsible": [assignee],
             "resolve_due": resolve_due,
             "overdue": last[4],
             "first_ack_due": ack_due,

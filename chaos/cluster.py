@@ -12,7 +12,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -35,14 +34,8 @@ def free_ports(count: int) -> list[int]:
     found: list[int] = []
     while len(found) < count:
         port = random.randrange(*PORT_RANGE)
-        if port in found:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind((engines.HOST, port))
-            except OSError:
-                continue
-        found.append(port)
+        if port not in found and engines.port_free(port):
+            found.append(port)
     return found
 
 

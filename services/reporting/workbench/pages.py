@@ -119,11 +119,7 @@ async def session_principal(request: Request) -> Principal | None:
     session reads as their token does (everything), while the directory held names them."""
     reporting: Reporting = request.app.state.runtime
     session = await signed_in(request, reporting)
-    if session is None:
-        return None
-    if reporting.named_admin(session.staff_id):
-        return Principal("admin", session.staff_id, named=True)
-    return Principal("staff", session.staff_id)
+    return reporting.tokens.staff(session.staff_id) if session else None
 
 
 def to_signin(path: str) -> RedirectResponse:

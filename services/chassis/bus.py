@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
@@ -18,6 +19,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
 )
+from pamqp.commands import Basic
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +35,7 @@ BatchHandler = Callable[[list[tuple[Event, Any]]], Awaitable[None]]
 
 CONSUMED = Counter("louzhang_events_consumed_total", "Events taken from a queue", ["queue", "outcome"])
 PUBLISHED = Counter("louzhang_events_published_total", "Events confirmed by the broker", ["event"])
+RENEWED = Counter("louzhang_publish_channels_renewed_total", "Publishing channels replaced after a nack")
 
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -73,6 +76,7 @@ class Bus:
         self._lost = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
         self._closing = False
+        self._renewing = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -164,8 +168,36 @@ class Bus:
             timestamp=event.time,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await self._exchange.publish(message, routing_key=event.name, mandatory=True)
+        exchange = self._exchange
+        try:
+            await exchange.publish(message, routing_key=event.name, mandatory=True)
+        except aio_pika.exceptions.DeliveryError as exc:
+            if isinstance(exc.frame, Basic.Nack):
+                await self._renew_publish_channel(exchange)
+            raise
         PUBLISHED.labels(event.name).inc()
+
+    async def _renew_publish_channel(self, nacked: AbstractExchange) -> None:
+        """Publish through a new channel from now on. Our queues set no length limit, so a nack
+        means a queue was unavailable; and RabbitMQ 3.10 keeps nacking on a channel that first
+        published to a quorum queue while it had no leader (just after a node's loss), even once a
+        leader is elected, where a new channel publishes at once."""
+        async with self._renewing:
+            connection = self.connection
+            if self._exchange is not nacked or connection is None or connection.is_closed:
+                return  # renewed by another publish already, or a reconnect is under way
+            try:
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+                exchange = await channel.get_exchange(topology.EXCHANGE)
+            except Exception as exc:  # noqa: BLE001 (the publish fails anyway; the next nack tries again)
+                log.warning("could not open a new publishing channel: %r", exc)
+                return
+            stale, self._publish_channel, self._exchange = self._publish_channel, channel, exchange
+            RENEWED.inc()
+            log.warning("a publish was nacked on RabbitMQ node %s; publishing through a new channel", self.node)
+        if stale is not None:
+            with contextlib.suppress(Exception):  # its own publishes in flight fail, to be retried
+                await stale.close()
 
     async def consume(self, queue: topology.Queue, handler: Handler, batch: BatchHandler | None = None) -> None:
         """Hand every event of the queue to `handler(event, data)` (see `deliver` for the rules),

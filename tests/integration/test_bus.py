@@ -6,10 +6,14 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import aio_pika
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
-from kernel.events import IssueSubmitted, Submitter, new_event
+from chassis import topology
+from chassis.bus import Bus
+from kernel.events import Event, IssueSubmitted, Submitter, new_event
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
 from tests.support.directory import receivers_allow, small_directory
@@ -23,7 +27,7 @@ async def wait_depth(url: str, queue: str, expected: int) -> None:
     await until(reached, what=f"{queue} holding {expected}")
 
 
-def submitted_event(issue_id: str) -> bytes:
+def submitted(issue_id: str) -> Event:
     data = IssueSubmitted(
         id=issue_id,
         building_id="B1",
@@ -33,7 +37,41 @@ def submitted_event(issue_id: str) -> bytes:
         created_at=datetime.now(UTC),
         submitted_by=Submitter(kind="admin", subject="admin"),
     )
-    return new_event("issue.submitted", source="test", subject=issue_id, data=data).model_dump_json().encode()
+    return new_event("issue.submitted", source="test", subject=issue_id, data=data)
+
+
+def submitted_event(issue_id: str) -> bytes:
+    return submitted(issue_id).model_dump_json().encode()
+
+
+def renewed() -> float:
+    return REGISTRY.get_sample_value("louzhang_publish_channels_renewed_total") or 0.0
+
+
+async def test_a_nacked_publish_fails_and_the_next_goes_through_a_new_channel() -> None:
+    vhost = Vhost()
+    vhost.create()
+    bus = Bus(vhost.url)
+    try:
+        await bus.connect()
+        assert bus.connection is not None
+        # A queue that takes nothing, so the broker nacks every issue.submitted routed to it.
+        channel = await bus.connection.channel()
+        full = await channel.declare_queue("full", arguments={"x-max-length": 0, "x-overflow": "reject-publish"})
+        await full.bind(topology.EXCHANGE, routing_key="issue.submitted")
+        before = renewed()
+        with pytest.raises(aio_pika.exceptions.DeliveryError):
+            await bus.publish(submitted("nacked"))
+        assert renewed() == before + 1
+        assert bus.connected
+
+        await full.delete(if_unused=False, if_empty=False)
+        await bus.publish(submitted("after"))  # confirmed, on the new channel
+        assert renewed() == before + 1
+        assert await queue_depth(vhost.url, "louzhang.routing.issues") == 2  # the nacked one reached it too
+    finally:
+        await bus.close()
+        vhost.delete()
 
 
 async def test_poison_messages_are_dead_lettered_and_consumers_keep_working(api: Api) -> None:

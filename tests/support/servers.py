@@ -212,6 +212,12 @@ class Stack:
         except FileNotFoundError:
             return ""
 
+    def print_logs(self, lines: int = 80) -> None:
+        """The last `lines` of each service's log, on stderr (pytest shows it beside a failure)."""
+        for path in sorted(self.logs.glob("*.log")):
+            tail = self.log(path.stem).splitlines()[-lines:]
+            print(f"----- {path.name} (last {len(tail)} lines) -----", *tail, sep="\n", file=sys.stderr)
+
     def database(self) -> Any:
         client: MongoClient[dict[str, Any]] = MongoClient(self.mongo_url, tz_aware=True)
         return client[self.db_name]
@@ -255,6 +261,9 @@ def own_stack(
             readyz = f"{stack.url(name)}/readyz"
             eventually(partial(answers, readyz), timeout=60, what=name)
         yield stack
+    except BaseException:
+        stack.print_logs()  # what the services said is what a failed run in CI needs most
+        raise
     finally:
         stack.stop()
         with contextlib.suppress(PyMongoError):

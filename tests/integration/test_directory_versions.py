@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chassis.store import Store
+from chassis.urls import OutboundGuard
 from kernel.directory import Directory
-from routing.directory.service import DirectoryMoved, DirectoryVersions
+from routing.directory.service import DirectoryMoved, DirectoryProblems, DirectoryVersions, replace
 from tests.support.directory import small_directory
 from tests.support.servers import Mongod
 
@@ -48,3 +49,37 @@ async def test_of_two_merges_over_the_same_version_one_is_stored(versions: Direc
     assert await versions.latest_version() == base + 1
     # Its events were queued once: one directory.updated and one contacts event per stored version.
     assert await versions.store.outbox.count_documents({"name": "directory.updated"}) == 2
+
+
+async def test_two_merging_imports_at_once_are_both_stored_each_over_the_other(versions: DirectoryVersions) -> None:
+    raw = small_directory()
+    for person in raw["staff"]:
+        person.pop("channels", None)
+    bare = Directory.model_validate(raw)
+    raw["staff"][1]["channels"] = [{"type": "wecom", "key": "wecom-S02"}]
+    base = await versions.put(Directory.model_validate(raw))
+    guard = OutboundGuard()
+
+    done = await asyncio.gather(*(replace(versions, guard, bare, author="S01", keep=True) for _ in range(2)))
+    # The one that lost the race was merged again with the winner's version, not refused.
+    assert sorted((d.current, d.version) for d in done) == [(base, base + 1), (base + 1, base + 2)]
+    current = await versions.current()
+    assert current is not None
+    [s02] = [s for s in current[1].directory.staff if s.id == "S02"]
+    assert [c.type for c in s02.channels] == ["wecom"]  # kept through both
+
+
+async def test_a_dry_run_stores_nothing_and_a_bad_document_is_refused_whole(versions: DirectoryVersions) -> None:
+    base = await versions.put(DOC)
+    raw = small_directory()
+    for person in raw["staff"]:
+        person.pop("channels", None)
+    raw["staff"].pop()  # S12 leaves
+    dry = await replace(versions, OutboundGuard(), Directory.model_validate(raw), author="admin", dry_run=True)
+    assert (dry.current, dry.version) == (base, None)
+    assert [c["id"] for c in dry.changes["removed"]] == ["S12"]
+
+    # A webhook to a loopback address is refused by the guard: nothing stored.
+    with pytest.raises(DirectoryProblems):
+        await replace(versions, OutboundGuard(), DOC, author="admin")
+    assert await versions.latest_version() == base

@@ -9,13 +9,11 @@ from pydantic import BaseModel, ValidationError
 from chassis.auth import Admin
 from kernel.directory import INPUT, Directory
 from routing.bootstrap import Routing, runtime
-from routing.directory.keep import changes, keep_channels
-from routing.directory.service import ANY_VERSION, DirectoryMoved, counts
-from routing.directory.validation import channel_url_problems, problems, problems_despite_shape
+from routing.directory.service import DirectoryMoved, DirectoryProblems, counts, replace
+from routing.directory.validation import problems_despite_shape
 from routing.documents import MEDIA_TYPES, DocumentError, parse_document
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"])
-MERGE_ATTEMPTS = 3
 
 
 class DirectoryPut(BaseModel):
@@ -76,29 +74,27 @@ async def put_directory(
         # One answer holds every problem: the shape's, and the rules' on what can be read.
         errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         raise RequestValidationError(errors + problems_despite_shape(raw, errors)) from exc
-    # A merge (channels=keep) is stored only over the version it read; if another import landed in
-    # between, it is merged again with that one.
-    for _ in range(MERGE_ATTEMPTS):
-        current = await routing.directory.current()
-        before = None if current is None else current[1].directory
-        merged, kept = keep_channels(before, doc) if channels == "keep" else (doc, [])
-        found = problems(merged) + await channel_url_problems(merged, routing.outbound)
-        if found:
-            raise RequestValidationError(found)
-        if dry_run:
-            return DirectoryDryRun(
-                version=None if current is None else current[0],
-                counts=counts(merged),
-                channels_kept=len(kept),
-                changes=DirectoryChanges(**changes(before, merged)),
-            )
-        after = (None if current is None else current[0]) if channels == "keep" else ANY_VERSION
-        try:
-            version = await routing.directory.put(merged, author=who.subject, after=after)
-        except DirectoryMoved:
-            continue
-        return DirectoryPut(version=version, counts=counts(merged), channels_kept=len(kept))
-    raise HTTPException(409, "the directory kept changing while this import was merged with it; send it again")
+    try:
+        done = await replace(
+            routing.directory,
+            routing.outbound,
+            doc,
+            author=who.subject,
+            keep=channels == "keep",
+            dry_run=dry_run,
+        )
+    except DirectoryProblems as exc:
+        raise RequestValidationError(exc.found) from exc
+    except DirectoryMoved as exc:
+        raise HTTPException(409, f"{exc}; send it again") from exc
+    if done.version is None:
+        return DirectoryDryRun(
+            version=done.current,
+            counts=counts(done.directory),
+            channels_kept=len(done.channels_kept),
+            changes=DirectoryChanges(**done.changes),
+        )
+    return DirectoryPut(version=done.version, counts=counts(done.directory), channels_kept=len(done.channels_kept))
 
 
 @router.get("", summary="The current directory, channel secrets redacted")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -11,9 +12,12 @@ from pymongo.errors import DuplicateKeyError
 
 from chassis.loops import run_forever
 from chassis.store import Store
+from chassis.urls import OutboundGuard
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
 from kernel.times import utcnow
+from routing.directory.keep import Change, changes, keep_channels
+from routing.directory.validation import Problem, channel_url_problems, problems
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "demo" / "putuo.yaml"
 
@@ -49,7 +53,57 @@ class DirectoryMoved(Exception):
     """Another version was stored after the one a document was merged with (`put(after=...)`)."""
 
 
+class DirectoryProblems(Exception):
+    """The document breaks the directory's rules (`validation.problems`), each problem located."""
+
+    def __init__(self, found: list[Problem]) -> None:
+        super().__init__(f"{len(found)} problems")
+        self.found = found
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What replacing the directory did or, for a dry run (`version` None), would do."""
+
+    current: int | None  # the version the document was compared (and merged) with
+    version: int | None
+    directory: Directory
+    channels_kept: list[str]
+    changes: dict[str, list[Change]]
+
+
 ANY_VERSION = -1
+MERGE_ATTEMPTS = 3
+
+
+async def replace(
+    versions: DirectoryVersions,
+    guard: OutboundGuard,
+    doc: Directory,
+    *,
+    author: str,
+    keep: bool = False,
+    dry_run: bool = False,
+) -> Replacement:
+    """Check `doc` and store it as the next version (unless `dry_run`). With `keep`, staff it gives no
+    channels keep those of the current version, and it is stored only over the version it was
+    merged with: if another import lands in between, it is merged again with that one, up to
+    MERGE_ATTEMPTS times, then DirectoryMoved. Raises DirectoryProblems before storing anything."""
+    for _ in range(MERGE_ATTEMPTS):
+        current = await versions.current()
+        number, before = (None, None) if current is None else (current[0], current[1].directory)
+        merged, kept = keep_channels(before, doc) if keep else (doc, [])
+        found = problems(merged) + await channel_url_problems(merged, guard)
+        if found:
+            raise DirectoryProblems(found)
+        if dry_run:
+            return Replacement(number, None, merged, kept, changes(before, merged))
+        try:
+            version = await versions.put(merged, author=author, after=number if keep else ANY_VERSION)
+        except DirectoryMoved:
+            continue
+        return Replacement(number, version, merged, kept, {})
+    raise DirectoryMoved(f"the directory changed {MERGE_ATTEMPTS} times while this import was merged with it")
 
 
 class DirectoryVersions:

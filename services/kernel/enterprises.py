@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from stdnum.cn import uscc as uscc_code
+
+from kernel.directory import check_phone
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -16,6 +18,14 @@ class Contact(BaseModel):
 
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Checked on input only (context INPUT), as the staff's: what was stored before still reads.
+        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
+            check_phone(value)
+        return value
 
 
 class PlanItem(BaseModel):

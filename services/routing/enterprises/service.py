@@ -36,7 +36,7 @@ from stdnum.cn import uscc as uscc_code
 
 from chassis.auth import Principal
 from chassis.store import Store
-from kernel.directory import DirectoryIndex
+from kernel.directory import INPUT, DirectoryIndex
 from kernel.enterprises import Enterprise
 from kernel.events import EnterpriseUpdated, Event, new_event
 from kernel.times import utcnow
@@ -197,7 +197,7 @@ def check(
     explicit = item.get("id") is not None
     data = item if explicit else {**item, "id": _PLACEHOLDER_ID}
     try:
-        enterprise = Enterprise.model_validate(data)
+        enterprise = Enterprise.model_validate(data, context=INPUT)
     except ValidationError as exc:
         # The rules too, on what can be read, so that one report says all that is wrong with the row.
         broken = [tuple(e["loc"]) for e in exc.errors()]

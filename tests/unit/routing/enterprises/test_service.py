@@ -235,3 +235,16 @@ def test_a_files_columns_are_named_in_the_reason() -> None:
         "contact.phone (column F 联系电话): String should have at most 32 characters",
         "building_id (column D 所在楼宇): unknown building 'B9' (not in the current directory)",
     ]
+
+
+def test_a_contact_phone_must_be_a_phone_number() -> None:
+    columns = {"contact_phone": "F 联系电话"}
+    for phone in ("138-bad-phone", "12345"):
+        result = check(item(contact={"phone": phone}), 7, BUILDINGS, STAFF, columns)
+        assert isinstance(result, Refusal), phone
+        assert result.row == 7
+        assert result.reason.startswith("contact.phone (column F 联系电话): "), result.reason
+    for phone in ("13800000001", "021-6234 5678", "+852 2345 6789"):
+        good = check(item(contact={"phone": phone}), 7, BUILDINGS, STAFF, columns)
+        assert not isinstance(good, Refusal), (phone, good)
+        assert good.enterprise.contact is not None and good.enterprise.contact.phone == phone  # kept as given

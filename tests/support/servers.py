@@ -261,7 +261,7 @@ def own_stack(
             readyz = f"{stack.url(name)}/readyz"
             eventually(partial(answers, readyz), timeout=60, what=name)
         yield stack
-    except BaseException:
+    except Exception:
         stack.print_logs()  # what the services said is what a failed run in CI needs most
         raise
     finally:

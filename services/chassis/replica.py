@@ -13,6 +13,7 @@ from chassis.outage import Unavailable
 from chassis.store import Store, keep_newest
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import DirectoryUpdated, Event
+from kernel.strict import READ
 from kernel.times import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class DirectoryReplica:
         doc = await self.collection.find_one({"_id": "current"})
         if doc is None:
             return
-        self.index = DirectoryIndex(Directory.model_validate(doc["document"]))
+        self.index = DirectoryIndex(Directory.model_validate(doc["document"], context=READ))
         self.version = doc["version"]
         log.info("holding directory version %d", self.version)
 

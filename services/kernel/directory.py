@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import phonenumbers
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic.networks import validate_email
 
 from kernel.datum import WGS84, to_wgs84
 from kernel.durations import Duration
+from kernel.strict import Strict
 
 REDACTED = "***"
 
@@ -36,8 +37,8 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 OutwardUrl = Annotated[AnyHttpUrl, "an outgoing URL, checked by the outbound guard"]
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Doc(Strict, BaseModel):  # BaseModel named too, so that linters see a pydantic model
+    """Unknown fields: refused from input, ignored when reading (`kernel.strict`)."""
 
 
 class Role(_Doc):

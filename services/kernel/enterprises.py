@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from stdnum.cn import uscc as uscc_code
 
 from kernel.directory import check_phone
+from kernel.strict import Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class Contact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Contact(Strict):
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
 
@@ -28,10 +27,8 @@ class Contact(BaseModel):
         return value
 
 
-class PlanItem(BaseModel):
+class PlanItem(Strict):
     """One line of the enterprise's 一企一策 plan."""
-
-    model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=500)
     owner: str | None = Field(default=None, max_length=64, description="a staff id")
@@ -39,9 +36,7 @@ class PlanItem(BaseModel):
     done: bool = False
 
 
-class Enterprise(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Enterprise(Strict):
     id: Id
     name: str = Field(min_length=1, max_length=200)
     building_id: Id

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.directory import Directory, Staff
 from kernel.enterprises import Enterprise
+from kernel.strict import READ, Strict
 
 SPEC_VERSION = "1.0"
 
@@ -50,9 +51,7 @@ class StaffRef(BaseModel):
     name: str
 
 
-class Reporter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Reporter(Strict):
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
@@ -296,4 +295,4 @@ def parse_data(event: Event) -> BaseModel:
     schema = SCHEMAS.get(event.name)
     if schema is None or event.type != type_of(event.name):
         raise UnknownEvent(f"unknown event type {event.type!r}")
-    return schema.model_validate(event.data)
+    return schema.model_validate(event.data, context=READ)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -13,7 +15,8 @@ from prometheus_client import REGISTRY
 
 from chassis import topology
 from chassis.bus import Bus
-from kernel.events import Event, IssueSubmitted, Submitter, new_event
+from kernel.events import Event, IssueSubmitted, Submitter, new_event, type_of
+from tests.support import servers
 from tests.support.api import Api
 from tests.support.broker import publish_raw, queue_depth
 from tests.support.directory import receivers_allow, small_directory
@@ -143,3 +146,33 @@ async def test_database_outage_pauses_the_consumer_and_dead_letters_nothing(own_
     eventually(lambda: db["routing_workorders"].find_one({"_id": "outage-1"}), timeout=30, what="dispatched after")
     assert await queue_depth(stack.amqp_url, "louzhang.routing.issues.dead") == 0
     assert db["routing_workorders"].count_documents({"_id": "outage-1"}) == 1
+
+
+def test_a_directory_from_a_newer_release_is_applied_not_parked(mongod: Mongod) -> None:
+    """During a rolling upgrade a newer routing may publish fields this release does not know:
+    every consumer applies the rest instead of dead-lettering the event."""
+    env = {"LOUZHANG_OUTBOUND_ALLOW": receivers_allow()}
+    with servers.own_stack(mongod.url, None, env, small_directory()) as stack:
+        admin = {"Authorization": f"Bearer {stack.admin_token}"}
+        newer = httpx.get(f"{stack.url('routing')}/v1/directory", headers=admin).json()["version"] + 1
+        raw = small_directory()
+        raw["staff"][0]["pager"] = "12345"
+        raw["buildings"][0]["floors"] = 30
+        event = Event(
+            id=uuid.uuid4().hex,
+            source="routing",
+            type=type_of("directory.updated"),
+            time=datetime.now(UTC),
+            subject="directory",
+            data={"version": newer, "directory": raw, "signature": "a field of a newer release"},
+        )
+        asyncio.run(publish_raw(stack.amqp_url, "directory.updated", event.model_dump_json().encode(), event.id))
+
+        db = stack.database()
+        for service in ("intake", "notify", "reporting"):
+            eventually(
+                lambda s=service: (db[f"{s}_directory"].find_one({"_id": "current"}) or {}).get("version") == newer,
+                what=f"{service} holding version {newer}",
+            )
+        for queue in ("intake.directory", "notify.directory", "reporting.directory"):
+            assert asyncio.run(queue_depth(stack.amqp_url, f"louzhang.{queue}.dead")) == 0

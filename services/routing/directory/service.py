@@ -15,6 +15,7 @@ from chassis.store import Store
 from chassis.urls import OutboundGuard
 from kernel.directory import Directory, DirectoryIndex
 from kernel.events import DirectoryContactsUpdated, DirectoryUpdated, Event, new_event
+from kernel.strict import READ
 from kernel.times import utcnow
 from routing.directory.keep import Change, changes, keep_channels
 from routing.directory.validation import Problem, channel_url_problems, problems
@@ -175,7 +176,7 @@ class DirectoryVersions:
         doc = await self.versions.find_one({"_id": version})
         if doc is None:
             return None
-        index = DirectoryIndex(Directory.model_validate(doc["document"]))
+        index = DirectoryIndex(Directory.model_validate(doc["document"], context=READ))
         self._cached = (version, index)
         return index
 

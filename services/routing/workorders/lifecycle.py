@@ -24,6 +24,7 @@ from kernel.events import IssueFeedback, IssueSubmitted, Reporter, StaffRef, Sub
 from kernel.sla import deadlines
 from kernel.sla.calendar import WorkingCalendar
 from kernel.sla.deadlines import Deadline, Terms
+from kernel.strict import READ
 from routing.workorders import states
 from routing.workorders.dispatch import dispatch, escalate, level_name, supervisors
 from routing.workorders.order import Entry, WorkOrder
@@ -322,7 +323,7 @@ def changed(step: Step, index: DirectoryIndex | None, now: datetime) -> WorkOrde
         recipients=list(step.recipients),
         description=order.description,
         urgent=order.urgent,
-        reporter=Reporter.model_validate(order.reporter) if order.reporter else None,
+        reporter=Reporter.model_validate(order.reporter, context=READ) if order.reporter else None,
         level_name=level_name(index, building, chain, order.level) if index and building else None,
         previous_assignees=list(step.previous),
         photos=[p["id"] for p in order.photos],

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import AnyHttpUrl, BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 from pydantic.networks import validate_email
 
 from kernel.datum import WGS84, to_wgs84
 from kernel.durations import Duration
-from kernel.strict import Strict
+from kernel.strict import Strict, on_input
 
 REDACTED = "***"
 
-# The validation context for a document from outside (`PUT /v1/directory`, `louzhang directory
-# import`): phones and emails are checked. Versions already stored and the directory events are
-# read back without it, as they were accepted.
-INPUT: dict[str, Any] = {"input": True}
 PHONE_REGION = "CN"
 _PHONE_CHARS = re.compile(r"\+?[0-9(][0-9 ()\-]*")
 
@@ -35,6 +31,37 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 # (`OutboundGuard.resolve`); not here, since the same models parse stored documents and
 # events in every service, and those must keep parsing whatever the allow-list says now.
 OutwardUrl = Annotated[AnyHttpUrl, "an outgoing URL, checked by the outbound guard"]
+
+
+def check_phone(text: str) -> None:
+    """Raise ValueError unless `text` is a valid phone number: a CN mobile (`13800000001`), a CN
+    landline with its area code (`021-6234 5678`), or any number in international form (`+852 ...`).
+    The text is kept as given (WeCom mentions need the 11 digits), only checked; letters are refused
+    (phonenumbers would read `138-bad-phone` as a vanity number)."""
+    if not _PHONE_CHARS.fullmatch(text):
+        raise ValueError("a phone number is digits, with spaces, -, ( ) and a leading + allowed")
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {exc}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number (a CN mobile, a landline with its area code, or +country code)")
+
+
+def check_email(text: str) -> None:
+    """Raise ValueError unless `text` is an email address (pydantic's check, with `email-validator`)."""
+    from pydantic_core import PydanticCustomError
+
+    try:
+        _, address = validate_email(text)
+    except PydanticCustomError as exc:
+        raise ValueError(str(exc)) from exc
+    if address != text and address.casefold() != text.casefold():
+        raise ValueError("give the address alone (no display name)")
+
+
+Phone = Annotated[str, Field(max_length=32), on_input(check_phone)]
+Email = Annotated[str, Field(max_length=254), on_input(check_email)]
 
 
 class _Doc(Strict, BaseModel):  # BaseModel named too, so that linters see a pydantic model
@@ -73,53 +100,12 @@ Channel = Annotated[WebhookChannel | WecomChannel | DingtalkChannel | EmailChann
 class Staff(_Doc):
     id: Id
     name: Text
-    phone: str | None = Field(default=None, max_length=32)
-    email: str | None = Field(default=None, max_length=254)
+    phone: Phone | None = None
+    email: Email | None = None
     channels: list[Channel] = []
     # A named admin: their staff tokens act with the admin token's rights while the version a
     # service holds says so. Written out only when true (older readers know no such field).
     admin: bool = Field(default=False, exclude_if=lambda value: not value)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
-            check_phone(value)
-        return value
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
-            check_email(value)
-        return value
-
-
-def check_phone(text: str) -> None:
-    """Raise ValueError unless `text` is a valid phone number: a CN mobile (`13800000001`), a CN
-    landline with its area code (`021-6234 5678`), or any number in international form (`+852 ...`).
-    The text is kept as given (WeCom mentions need the 11 digits), only checked; letters are refused
-    (phonenumbers would read `138-bad-phone` as a vanity number)."""
-    if not _PHONE_CHARS.fullmatch(text):
-        raise ValueError("a phone number is digits, with spaces, -, ( ) and a leading + allowed")
-    try:
-        number = phonenumbers.parse(text, PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {exc}") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number (a CN mobile, a landline with its area code, or +country code)")
-
-
-def check_email(text: str) -> None:
-    """Raise ValueError unless `text` is an email address (pydantic's check, with `email-validator`)."""
-    from pydantic_core import PydanticCustomError
-
-    try:
-        _, address = validate_email(text)
-    except PydanticCustomError as exc:
-        raise ValueError(str(exc)) from exc
-    if address != text and address.casefold() != text.casefold():
-        raise ValueError("give the address alone (no display name)")
 
 
 class GridNode(_Doc):

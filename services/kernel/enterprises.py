@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 from stdnum.cn import uscc as uscc_code
 
-from kernel.directory import check_phone
+from kernel.directory import Phone
 from kernel.strict import Strict
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
@@ -16,15 +16,7 @@ Id = Annotated[str, Field(min_length=1, max_length=64)]
 
 class Contact(Strict):
     name: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, max_length=32)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
-        # Checked on input only (context INPUT), as the staff's: what was stored before still reads.
-        if value is not None and isinstance(info.context, dict) and info.context.get("input"):
-            check_phone(value)
-        return value
+    phone: Phone | None = None  # checked as the staff's, on input only
 
 
 class PlanItem(Strict):

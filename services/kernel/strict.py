@@ -8,11 +8,27 @@ rolling upgrade an older process reads what a newer one published instead of par
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, model_validator
 
+# A document from outside (`PUT /v1/directory`, `louzhang directory import`, an enterprise file):
+# the checks that look beyond the shape (phones, emails) run. What was stored or published was
+# checked when it came in, and is read without them.
+INPUT: dict[str, Any] = {"input": True}
 READ: dict[str, Any] = {"read": True}
+
+
+def on_input(check: Callable[[str], None]) -> AfterValidator:
+    """A validator that runs `check` (raising ValueError) only under the context INPUT."""
+
+    def validate(value: str, info: ValidationInfo) -> str:
+        if isinstance(info.context, dict) and info.context.get("input"):
+            check(value)
+        return value
+
+    return AfterValidator(validate)
 
 
 class Strict(BaseModel):

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from kernel.directory import INPUT, REDACTED, Directory
+from kernel.directory import REDACTED, Directory
+from kernel.strict import INPUT
 from routing.directory.spreadsheet import SheetDocument, read_workbook
 from routing.directory.validation import Problem, problems, problems_despite_shape
 from routing.documents import SUFFIXES, parse_document

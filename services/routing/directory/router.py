@@ -7,7 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from chassis.auth import Admin
-from kernel.directory import INPUT, Directory
+from kernel.directory import Directory
+from kernel.strict import INPUT
 from routing.bootstrap import Routing, runtime
 from routing.directory.service import DirectoryMoved, DirectoryProblems, counts, replace
 from routing.directory.validation import problems_despite_shape

@@ -36,9 +36,10 @@ from stdnum.cn import uscc as uscc_code
 
 from chassis.auth import Principal
 from chassis.store import Store
-from kernel.directory import INPUT, DirectoryIndex
+from kernel.directory import DirectoryIndex
 from kernel.enterprises import Enterprise
 from kernel.events import EnterpriseUpdated, Event, new_event
+from kernel.strict import INPUT
 from kernel.times import utcnow
 from routing.enterprises import registry
 from routing.enterprises.registry import LABELS

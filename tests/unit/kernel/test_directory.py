@@ -8,7 +8,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from kernel.directory import INPUT, REDACTED, Directory, DirectoryIndex
+from kernel.directory import REDACTED, Directory, DirectoryIndex
+from kernel.strict import INPUT
 from routing.directory.service import demo_directory
 from routing.directory.validation import problems
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from kernel.directory import INPUT, Directory
+from kernel.directory import Directory
 from kernel.enterprises import Enterprise
 from kernel.events import DirectoryUpdated, EnterpriseUpdated, Event, parse_data, type_of
+from kernel.strict import INPUT
 from tests.support.directory import small_directory
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
